@@ -1,0 +1,209 @@
+"""Agent references: one string names an agent everywhere in Arena.
+
+A reference is, in the order they are tried:
+- a roster name from arena.toml;
+- ``path/to/file.py:ClassName`` (optionally ``...:ClassName:key=value,...``), a user's own agent;
+- a built-in name, with parameters as ``name:key=value,...`` (``mcts:sims=2000``);
+- an installed plugin: an entry point in the group ``arena.agents``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.base import Agent
+from arena.errors import UserError
+
+ENTRY_POINT_GROUP = "arena.agents"
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    description: str
+    load: Callable[[], type[Agent]]
+
+
+def _lazy(module: str, cls: str) -> Callable[[], type[Agent]]:
+    return lambda: getattr(importlib.import_module(module), cls)
+
+
+BUILTINS: dict[str, Builtin] = {
+    b.name: b
+    for b in [
+        Builtin("random", "a uniformly random legal action", _lazy("agents.random_agent", "RandomAgent")),
+        Builtin("human", "you, at the terminal", _lazy("agents.human", "HumanAgent")),
+        Builtin("greedy", "board games: wins if it can, blocks if it must, else random",
+                _lazy("agents.greedy", "GreedyAgent")),
+        Builtin("mcts", "UCT with random rollouts; mcts:sims=1000,c=1.4",
+                _lazy("agents.mcts", "MCTSAgent")),
+    ]
+}
+
+
+def parse_params(text: str, ref: str) -> dict[str, Any]:
+    """``key=value,key=value`` -> a dict, values read as int, float, bool or str."""
+    params: dict[str, Any] = {}
+    if not text:
+        return params
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"agent '{ref}': parameter '{item}' is not key=value")
+        params[key] = _parse_value(value.strip())
+    return params
+
+
+def _parse_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def instantiate(cls: Any, params: Mapping[str, Any], ref: str) -> Agent:
+    """Build an agent from a class or factory, checking parameter names and types."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        accepted = signature.parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        for key, value in params.items():
+            if key not in accepted and not takes_any:
+                known = ", ".join(k for k in accepted if not k.startswith("_")) or "none"
+                raise UserError(f"agent '{ref}': unknown parameter '{key}' (known: {known})")
+            annotation = accepted[key].annotation if key in accepted else None
+            _check_type(key, value, annotation, ref)
+    try:
+        agent = cls(**params)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"agent '{ref}': {exc}") from None
+    if not callable(getattr(agent, "act", None)):
+        raise UserError(f"agent '{ref}': {cls!r} made an object without an act() method")
+    if not isinstance(agent, Agent):
+        agent = ForeignAgent(agent)
+    return agent
+
+
+class ForeignAgent(Agent):
+    """Any object with act(observation, action_mask), seen as an Agent.
+
+    Optional reset() and explain() on the object are used when present.
+    """
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def reset(self) -> None:
+        if callable(getattr(self.inner, "reset", None)):
+            self.inner.reset()
+
+    def act(self, observation: Any, action_mask: Any) -> Any:
+        return self.inner.act(observation, action_mask)
+
+    def explain(self) -> Any:
+        explain = getattr(self.inner, "explain", None)
+        return explain() if callable(explain) else None
+
+
+def _check_type(key: str, value: Any, annotation: Any, ref: str) -> None:
+    expected = {"int": int, "float": (int, float), "bool": bool, "str": str,
+                int: int, float: (int, float), bool: bool, str: str}.get(annotation)
+    if expected is None:
+        return
+    if isinstance(value, bool) and expected is not bool:
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        name = annotation if isinstance(annotation, str) else annotation.__name__
+        article = "an" if name[0] in "aeiou" else "a"
+        raise UserError(f"agent '{ref}': parameter {key}={value!r} is not {article} {name}")
+
+
+def load_file_class(path_text: str, class_name: str, ref: str) -> Any:
+    """The class `class_name` defined in the Python file at `path_text`."""
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise UserError(f"agent '{ref}': no such file '{path_text}'")
+    module_name = f"arena_user_agent_{abs(hash(str(path.resolve())))}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise UserError(f"agent '{ref}': cannot load '{path_text}' as Python")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's file may fail in any way; say how
+            del sys.modules[module_name]
+            raise UserError(f"agent '{ref}': importing '{path_text}' failed: "
+                            f"{type(exc).__name__}: {exc}") from None
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise UserError(f"agent '{ref}': '{path_text}' defines no '{class_name}'")
+    return cls
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def plugin_names() -> list[str]:
+    """Names of installed plugin agents."""
+    return sorted(_entry_points())
+
+
+def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 0) -> Agent:
+    """The agent a reference names, freshly built. UserError if it names none."""
+    ref = ref.strip()
+    if not ref:
+        raise UserError("agent reference is empty")
+    roster = roster or {}
+    if ref in roster:
+        if _depth > 8:
+            raise UserError(f"agent '{ref}': the roster refers to itself in a loop")
+        agent = make_agent(roster[ref], roster, _depth + 1)
+        agent.name = ref
+        return agent
+    if ".py:" in ref:
+        path_text, _, rest = ref.partition(".py:")
+        class_name, _, param_text = rest.partition(":")
+        cls = load_file_class(path_text + ".py", class_name, ref)
+        agent = instantiate(cls, parse_params(param_text, ref), ref)
+        agent.name = ref
+        return agent
+    name, _, param_text = ref.partition(":")
+    params = parse_params(param_text, ref)
+    if name in BUILTINS:
+        agent = instantiate(BUILTINS[name].load(), params, ref)
+        agent.name = ref
+        return agent
+    entry_points = _entry_points()
+    if name in entry_points:
+        try:
+            cls = entry_points[name].load()
+        except Exception as exc:  # a broken plugin must not take the program down
+            raise UserError(f"agent '{ref}': plugin failed to load: {type(exc).__name__}: {exc}") from None
+        agent = instantiate(cls, params, ref)
+        agent.name = ref
+        return agent
+    known = ", ".join(list(BUILTINS) + plugin_names() + sorted(roster))
+    raise UserError(f"unknown agent '{ref}' (known: {known}; or path/to/file.py:ClassName)")

@@ -1,0 +1,3 @@
+"""Arena: game-playing agents that play, learn and compete."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,341 @@
+"""The `arena` command.
+
+Bad input (an unknown game or agent, a bad option, a malformed arena.toml)
+prints one line naming what was wrong and exits with code 2; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from arena import __version__
+from arena.errors import UserError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not above 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
+                        help="arena.toml to use (default: $ARENA_CONFIG, then ./arena.toml)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for errors")
+
+    parser = _Parser(prog="arena", parents=[common],
+                     description="Game-playing agents: watch them, rank them, train them, "
+                                 "play against them. With no command, plays a short demo.")
+    parser.add_argument("--version", action="version", version=f"arena {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("games", parents=[common], help="list the games")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("agents", parents=[common], help="list the agents")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("match", parents=[common], help="play games between agents",
+                       description="Play GAME between AGENTs (colours alternate) and report "
+                                   "wins/draws/losses/forfeits, or mean return ± 95%% CI "
+                                   "for single-player games. Every game is stored.")
+    p.add_argument("game", metavar="GAME", help="a game id (see `arena games`)")
+    p.add_argument("agents", metavar="AGENT", nargs="+",
+                   help="agent references: one per seat (see `arena agents`)")
+    p.add_argument("--games", type=_positive_int, default=10, metavar="N",
+                   help="number of games (default 10)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of game 1 (default 0)")
+    p.add_argument("--time-per-move", type=_positive_float, default=None, metavar="SEC",
+                   help="time limit per move; overrunning forfeits (default from arena.toml)")
+    p.add_argument("--max-moves", type=_positive_int, default=None, metavar="N",
+                   help="move cap per game (default from arena.toml)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    p = sub.add_parser("replay", parents=[common], help="print a stored game move by move")
+    p.add_argument("match_id", metavar="MATCH_ID", type=_positive_int, help="the match's id")
+
+    p = sub.add_parser("demo", parents=[common], help="a short demo match (connect four)")
+    p.add_argument("--delay", type=float, default=None, metavar="SEC",
+                   help="pause after each move (default 0.4 on a terminal, else 0)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
+    except UserError as exc:
+        if debug:
+            raise
+        text = str(exc)
+        print(text if text.startswith("arena") else f"arena: {text}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\narena: interrupted; finished games are stored", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from arena.config import load_settings
+
+    settings = load_settings(getattr(args, "config", None))
+    command = args.command or "demo"
+    if command == "games":
+        return _cmd_games(args)
+    if command == "agents":
+        return _cmd_agents(args, settings)
+    if command == "match":
+        return _cmd_match(args, settings)
+    if command == "replay":
+        return _cmd_replay(args, settings)
+    if command == "demo":
+        return _cmd_demo(getattr(args, "delay", None), settings)
+    raise UserError(f"unknown command '{command}'")
+
+
+def _cmd_games(args: argparse.Namespace) -> int:
+    from games.registry import builtin_games
+
+    games = builtin_games()
+    if args.json:
+        print(json.dumps([{"id": g.id, "title": g.title, "players": g.players,
+                           "search_state": g.has_state, "description": g.description}
+                          for g in games]))
+        return 0
+    width = max(len(g.id) for g in games)
+    for g in games:
+        print(f"{g.id:<{width}}  {g.players}P  {g.description}")
+    print(f"{'gym:<ID>':<{width}}  1P  any gymnasium env, e.g. gym:MountainCar-v0")
+    print(f"{'pz:<module>':<{width}}  nP  any PettingZoo AEC env, e.g. pz:pettingzoo.classic.chess_v6")
+    return 0
+
+
+def _cmd_agents(args: argparse.Namespace, settings: Any) -> int:
+    from agents.registry import BUILTINS, plugin_names
+
+    rows = [("built-in", b.name, b.description) for b in BUILTINS.values()]
+    for name, entry in settings.roster.items():
+        ref = entry if isinstance(entry, str) else entry.agent
+        desc = "" if isinstance(entry, str) else entry.description
+        rows.append(("roster", name, f"{ref}" + (f"  ({desc})" if desc else "")))
+    rows += [("plugin", name, "entry point arena.agents") for name in plugin_names()]
+    if args.json:
+        print(json.dumps([{"kind": k, "name": n, "description": d} for k, n, d in rows]))
+        return 0
+    width = max(len(n) for _, n, _ in rows)
+    for kind, name, desc in rows:
+        print(f"{kind:<8}  {name:<{width}}  {desc}")
+    print(f"{'file':<8}  {'path/to/file.py:ClassName':<{width}}  your own agent class")
+    return 0
+
+
+def _display_names(names: list[str]) -> list[str]:
+    if len(set(names)) == len(names):
+        return names
+    return [f"{n}#{i + 1}" for i, n in enumerate(names)]
+
+
+def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
+    from agents.registry import make_agent
+    from arena.series import run_series
+    from arena.store import Store, StoreWriter
+    from games.registry import resolve_game
+
+    game = resolve_game(args.game)
+    if len(args.agents) != game.players:
+        raise UserError(f"game '{game.id}' is for {game.players} player(s); "
+                        f"got {len(args.agents)} agent(s): {' '.join(args.agents)}")
+    roster = settings.roster_refs()
+    agents = [make_agent(ref, roster) for ref in args.agents]
+    time_per_move = args.time_per_move or settings.time_per_move
+    max_moves = args.max_moves or settings.max_moves
+    store = Store(settings.store_path)
+    shown = _display_names(list(args.agents))
+    progress = _Progress(args.games, shown) if sys.stderr.isatty() else None
+    try:
+        series = run_series(game, agents, list(args.agents), games=args.games, seed=args.seed,
+                            time_per_move=time_per_move, max_moves=max_moves,
+                            observers=[StoreWriter(store)],
+                            on_game=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.done()
+        for agent in agents:
+            agent.close()
+        store.close()
+    if args.json:
+        print(json.dumps(series.to_dict()))
+        return 0
+    _print_series(series, shown, settings)
+    return 0
+
+
+class _Progress:
+    """A one-line progress display on stderr (terminals only)."""
+
+    def __init__(self, total: int, names: list[str]):
+        self.total = total
+        self.names = names
+        self.start = time.perf_counter()
+
+    def update(self, i: int, result: Any) -> None:
+        elapsed = time.perf_counter() - self.start
+        rate = (i + 1) / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - i - 1) / rate if rate else 0.0
+        sys.stderr.write(f"\rgame {i + 1}/{self.total}  {rate:.1f} games/s  ETA {eta:.0f}s   ")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        sys.stderr.flush()
+
+
+def _print_series(series: Any, shown: list[str], settings: Any) -> None:
+    results = series.results
+    print(f"{series.game}: {len(results)} game(s), seed {series.seed}, {' vs '.join(shown)}")
+    if series.single_player:
+        data = series.to_dict()
+        ci = data["ci95"]
+        ci_text = f" ± {ci:.2f} (95% CI)" if ci is not None else ""
+        print(f"mean return {data['mean_return']:.2f}{ci_text}, "
+              f"min {data['min_return']:.2f}, max {data['max_return']:.2f}")
+    else:
+        width = max(len(n) for n in shown + ["agent"])
+        print(f"{'agent':<{width}}  games  wins  draws  losses  forfeits   score")
+        for name, e in zip(shown, series.entrants):
+            print(f"{name:<{width}}  {e.games:>5}  {e.wins:>4}  {e.draws:>5}  {e.losses:>6}  "
+                  f"{e.forfeits:>8}  {100 * e.score:>5.1f}%")
+    for f in series.forfeits():
+        print(f"forfeit in match {f['match_id']}: {f['agent']} {f['reason']}")
+    ids = [r.match_id for r in results]
+    if ids:
+        span = f"{ids[0]}" if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
+        print(f"stored as match {span} in {settings.store_path} (arena replay ID)")
+
+
+def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
+    from arena.store import Store
+    from games.registry import resolve_game
+
+    if not settings.store_path.exists():
+        raise UserError(f"no store at {settings.store_path}: no match has been played yet")
+    store = Store(settings.store_path)
+    try:
+        match = store.get_match(args.match_id)
+    finally:
+        store.close()
+    if match is None:
+        raise UserError(f"no match with id {args.match_id} in {settings.store_path}")
+    try:
+        game = resolve_game(match.game)
+        state = game.new_state() if game.new_state else None
+    except UserError:
+        state = None
+    symbols = state.symbols() if state is not None else None
+    seats = [f"{a} ({symbols[i]})" if symbols and i < len(symbols) else a
+             for i, a in enumerate(match.agents)]
+    print(f"match {match.id}: {match.game}, {' vs '.join(seats)}, seed {match.seed}, "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(match.started_at))}")
+    for ply, (player, action, label, ms) in enumerate(match.moves):
+        who = symbols[player] if symbols and player < len(symbols) else match.agents[player]
+        print(f"{ply + 1:>4}. {who} {label:<6} ({ms:.1f} ms)")
+        if state is not None:
+            state.play(int(action))
+    if state is not None and match.moves:
+        print(state.render_text(int(match.moves[-1][1])))
+    print(f"result: {_describe_result(match)}")
+    return 0
+
+
+def _describe_result(match: Any) -> str:
+    if match.status == "abandoned":
+        return "abandoned"
+    if len(match.agents) == 1:
+        text = f"return {match.returns[0]:g} in {match.plies} steps"
+    elif match.winner is not None:
+        text = f"{match.agents[match.winner]} wins"
+    else:
+        text = "draw"
+    if match.truncated:
+        text += " (move cap reached)"
+    if match.forfeit_player is not None:
+        text += f"; {match.agents[match.forfeit_player]} forfeited: {match.forfeit_reason}"
+    return text
+
+
+class _BoardPrinter:
+    """Prints the board after every move (the demo's view)."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+
+    def on_event(self, event: Any) -> None:
+        from arena.match import MatchEnded, MatchStarted, MovePlayed
+
+        if isinstance(event, MatchStarted):
+            print(f"{event.game.title}: {' vs '.join(event.agents)}\n")
+        elif isinstance(event, MovePlayed):
+            state = event.env.unwrapped.state
+            who = event.move.player
+            print(f"move {event.move.ply + 1}: {state.symbols()[who]} plays {event.move.label}")
+            print(state.render_text(event.move.action))
+            print()
+            if self.delay:
+                time.sleep(self.delay)
+        elif isinstance(event, MatchEnded):
+            r = event.result
+            winner = r.agents[r.winner] if r.winner is not None else None
+            print(f"{winner} wins." if winner else "A draw.")
+
+
+def _cmd_demo(delay: float | None, settings: Any) -> int:
+    from agents.registry import make_agent
+    from arena.match import play_match
+    from arena.store import Store, StoreWriter
+    from games.registry import resolve_game
+
+    if delay is None:
+        delay = 0.4 if sys.stdout.isatty() else 0.0
+    game = resolve_game("connect4")
+    refs = ["mcts:sims=400", "greedy"]
+    store = Store(settings.store_path)
+    try:
+        result = play_match(game, [make_agent(r) for r in refs], names=refs, seed=int(time.time()),
+                            observers=[_BoardPrinter(delay), StoreWriter(store)])
+    finally:
+        store.close()
+    print(f"stored as match {result.match_id}; `arena replay {result.match_id}` shows it again.")
+    return 0

@@ -1,0 +1,356 @@
+"""THE loop: one game between seats over the PettingZoo AEC API.
+
+Every game, from CartPole to Go, is played here. The loop asks each seat's
+agent for an action, checks it, steps the env and tells observers (the store,
+progress displays, front ends) what happened. Nothing here knows about a
+front end.
+
+An agent that raises, returns an illegal action or overruns its time loses
+the game by forfeit, with the reason recorded; the program goes on.
+"""
+
+from __future__ import annotations
+
+import operator
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from agents.base import Agent, Insight, MatchContext
+from arena.errors import UserError
+from games.registry import GameSpec
+
+
+@dataclass
+class Move:
+    ply: int
+    player: int
+    action: Any
+    label: str
+    think_s: float
+
+
+@dataclass
+class MatchResult:
+    """Everything known about a finished (or abandoned) game."""
+
+    uid: str
+    game: str
+    agents: list[str]  # agent reference per player index (0 moves first)
+    seed: int
+    agent_seeds: list[int]
+    returns: list[float]
+    outcomes: list[str]  # per player: win, loss, draw; single-player: done, truncated, forfeit
+    moves: list[Move]
+    started_at: float
+    duration_s: float
+    status: str = "finished"  # or "abandoned"
+    winner: int | None = None
+    forfeit_player: int | None = None
+    forfeit_reason: str | None = None
+    truncated: bool = False  # stopped by the move cap
+    tag: str | None = None
+    match_id: int | None = field(default=None, compare=False)  # set once stored
+
+    @property
+    def plies(self) -> int:
+        return len(self.moves)
+
+
+@dataclass
+class MatchStarted:
+    uid: str
+    game: GameSpec
+    agents: list[str]
+    seed: int
+    env: Any  # the live AEC env, for front ends that draw it
+
+
+@dataclass
+class MovePlayed:
+    uid: str
+    move: Move
+    insight: Insight | None
+    env: Any
+
+
+@dataclass
+class MatchEnded:
+    result: MatchResult
+
+
+Event = MatchStarted | MovePlayed | MatchEnded
+
+
+class Observer(Protocol):
+    """Anything that wants to hear about matches.
+
+    Optional attributes: ``wants_moves`` (default True) and ``wants_insight``
+    (default False; asks the mover's explain() after each move).
+    """
+
+    def on_event(self, event: Event) -> None: ...
+
+
+class MoveTimeout(BaseException):
+    """Raised inside an agent that overran its time.
+
+    A BaseException, so an agent's own ``except Exception`` cannot swallow it.
+    """
+
+
+class MoveClock:
+    """Runs agents' moves under a time limit.
+
+    In the main thread a SIGALRM interrupts the agent, even a busy loop in
+    Python. Elsewhere (a front end's worker thread) the move runs in a daemon
+    thread that is abandoned if it overruns.
+    """
+
+    def __init__(self, limit: float | None):
+        self.limit = limit
+        self._alarm = (
+            limit is not None
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+        self._armed = False
+        self._old_handler: Any = None
+
+    def __enter__(self) -> MoveClock:
+        if self._alarm:
+            self._old_handler = signal.signal(signal.SIGALRM, self._fire)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old_handler)
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        if self._armed:
+            self._armed = False
+            raise MoveTimeout()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args), or MoveTimeout if it takes longer than the limit."""
+        limit = self.limit
+        if limit is None:
+            return fn(*args)
+        start = time.perf_counter()
+        if self._alarm:
+            self._armed = True
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            try:
+                result = fn(*args)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                self._armed = False
+        else:
+            result = self._call_in_thread(fn, args, limit)
+        # Native code can hold off the signal; the clock still rules.
+        if time.perf_counter() - start > limit:
+            raise MoveTimeout()
+        return result
+
+    @staticmethod
+    def _call_in_thread(fn: Callable[..., Any], args: tuple, limit: float) -> Any:
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = fn(*args)
+            except BaseException as exc:  # handed back to the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=run, daemon=True, name="arena-move")
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            raise MoveTimeout()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+
+class _Forfeit(Exception):
+    def __init__(self, player: int, reason: str):
+        super().__init__(reason)
+        self.player = player
+        self.reason = reason
+
+
+def agent_seed(seed: int, player: int) -> int:
+    """The seed an agent gets for a game: fixed by the game's seed and the seat."""
+    return int(np.random.SeedSequence([seed, player]).generate_state(1)[0])
+
+
+def _check_action(action: Any, mask: np.ndarray | None, space: Any) -> tuple[Any, str | None]:
+    """(the action in canonical form, None) or (action, why it is not allowed)."""
+    if mask is not None:
+        try:
+            index = operator.index(action)
+        except TypeError:
+            return action, f"returned {action!r}, not an action number"
+        if not 0 <= index < len(mask):
+            return index, f"returned action {index}, outside 0..{len(mask) - 1}"
+        if not mask[index]:
+            return index, f"played illegal action {index}"
+        return index, None
+    if not space.contains(action):
+        return action, f"returned {action!r}, outside the action space"
+    return action, None
+
+
+def _outcomes(returns: list[float], players: int) -> tuple[list[str], int | None]:
+    if players == 1:
+        return ["done"], None
+    best = max(returns)
+    if all(r == best for r in returns):
+        return ["draw"] * players, None
+    winners = [i for i, r in enumerate(returns) if r == best]
+    outcomes = ["win" if r == best else "loss" for r in returns]
+    return outcomes, winners[0] if len(winners) == 1 else None
+
+
+def play_match(
+    game: GameSpec,
+    agents: Sequence[Agent],
+    *,
+    seed: int = 0,
+    time_per_move: float | None = None,
+    max_moves: int | None = None,
+    observers: Sequence[Observer] = (),
+    names: Sequence[str] | None = None,
+    render_mode: str | None = None,
+    tag: str | None = None,
+) -> MatchResult:
+    """Play one game of `game`; `agents[i]` plays the i-th seat (0 moves first).
+
+    Returns the result after observers have seen MatchEnded. A KeyboardInterrupt
+    ends the game as "abandoned" (observers hear it) and is then re-raised.
+    """
+    for agent in agents:
+        if getattr(agent, "needs_state", False) and game.new_state is None:
+            raise UserError(f"agent '{agent.name}' needs a board game with a search state; "
+                            f"game '{game.id}' has none")
+    env = game.env(render_mode=render_mode)
+    env.reset(seed=seed)
+    seats = list(env.possible_agents)
+    if len(agents) != len(seats):
+        raise UserError(f"game '{game.id}' needs {len(seats)} agent(s), got {len(agents)}")
+    names = list(names) if names is not None else [a.name for a in agents]
+    index = {seat: i for i, seat in enumerate(seats)}
+    seeds = [agent_seed(seed, i) for i in range(len(seats))]
+    labeler = game.new_state() if game.new_state is not None else None
+    move_observers = [o for o in observers if getattr(o, "wants_moves", True)]
+    want_insight = any(getattr(o, "wants_insight", False) for o in observers)
+
+    uid = uuid.uuid4().hex
+    started = time.time()
+    t_start = time.perf_counter()
+    totals = [0.0] * len(seats)
+    moves: list[Move] = []
+    forfeit: _Forfeit | None = None
+    truncated = False
+    status = "finished"
+
+    for o in observers:
+        o.on_event(MatchStarted(uid, game, names, seed, env))
+    try:
+        with MoveClock(time_per_move) as clock:
+            for i, agent in enumerate(agents):
+                try:
+                    agent.start(MatchContext(game, seats[i], i, seeds[i],
+                                             env.action_space(seats[i]), time_per_move))
+                except Exception as exc:  # an agent that cannot start forfeits, the run goes on
+                    raise _Forfeit(i, f"failed to start: {type(exc).__name__}: {exc}") from None
+            for seat in env.agent_iter():
+                obs, reward, terminated, truncated_env, info = env.last()
+                player = index[seat]
+                totals[player] += reward
+                if terminated or truncated_env:
+                    env.step(None)
+                    continue
+                if type(obs) is dict and "action_mask" in obs:
+                    mask = obs["action_mask"]
+                    obs = obs["observation"]
+                else:
+                    mask = info.get("action_mask")
+                agent = agents[player]
+                t0 = time.perf_counter()
+                try:
+                    action = clock.call(agent.act, obs, mask) if agent.timed else agent.act(obs, mask)
+                except MoveTimeout:
+                    raise _Forfeit(player, f"exceeded the time per move ({time_per_move:g} s)") from None
+                except Exception as exc:
+                    raise _Forfeit(player, f"raised {type(exc).__name__}: {exc}") from None
+                think = time.perf_counter() - t0
+                action, illegal = _check_action(action, mask, env.action_space(seat))
+                if illegal:
+                    raise _Forfeit(player, illegal)
+                label = labeler.action_label(action) if labeler is not None else str(action)
+                env.step(action)
+                for j, other in enumerate(agents):
+                    try:
+                        other.observe(player, action)
+                    except Exception as exc:
+                        raise _Forfeit(j, f"raised {type(exc).__name__} in observe: {exc}") from None
+                move = Move(len(moves), player, action, label, think)
+                moves.append(move)
+                if move_observers:
+                    insight = agents[player].explain() if want_insight else None
+                    event = MovePlayed(uid, move, insight, env)
+                    for o in move_observers:
+                        o.on_event(event)
+                if max_moves is not None and len(moves) >= max_moves and env.agents:
+                    truncated = True
+                    for s, r in env._cumulative_rewards.items():
+                        totals[index[s]] += r
+                    break
+    except _Forfeit as f:
+        forfeit = f
+    except KeyboardInterrupt:
+        status = "abandoned"
+        result = _result(uid, game, names, seed, seeds, totals, moves, started, t_start,
+                         None, truncated, status, tag)
+        for o in observers:
+            o.on_event(MatchEnded(result))
+        env.close()
+        raise
+    result = _result(uid, game, names, seed, seeds, totals, moves, started, t_start,
+                     forfeit, truncated, status, tag)
+    for o in observers:
+        o.on_event(MatchEnded(result))
+    env.close()
+    return result
+
+
+def _result(uid: str, game: GameSpec, names: list[str], seed: int, seeds: list[int],
+            totals: list[float], moves: list[Move], started: float, t_start: float,
+            forfeit: _Forfeit | None, truncated: bool, status: str, tag: str | None) -> MatchResult:
+    players = len(names)
+    returns = [float(t) for t in totals]
+    if forfeit is not None and players > 1:
+        returns = [1.0] * players
+        returns[forfeit.player] = -1.0
+    outcomes, winner = _outcomes(returns, players)
+    if players == 1 and forfeit is not None:
+        outcomes = ["forfeit"]
+    elif players == 1 and truncated:
+        outcomes = ["truncated"]
+    if status == "abandoned":
+        outcomes, winner = ["abandoned"] * players, None
+    return MatchResult(
+        uid=uid, game=game.id, agents=names, seed=seed, agent_seeds=seeds, returns=returns,
+        outcomes=outcomes, moves=moves, started_at=started,
+        duration_s=time.perf_counter() - t_start, status=status, winner=winner,
+        forfeit_player=forfeit.player if forfeit else None,
+        forfeit_reason=forfeit.reason if forfeit else None, truncated=truncated, tag=tag,
+    )

@@ -1,0 +1,200 @@
+"""The store: every match Arena plays, in one SQLite file.
+
+WAL mode, so readers (the TUI, `arena replay`) never block the writer. A match
+is written in one transaction: it is either fully recorded or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arena.match import Event, MatchEnded, MatchResult
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS matches (
+    id             INTEGER PRIMARY KEY,
+    uid            TEXT NOT NULL UNIQUE,
+    game           TEXT NOT NULL,
+    seed           INTEGER NOT NULL,
+    started_at     REAL NOT NULL,
+    duration_s     REAL NOT NULL,
+    status         TEXT NOT NULL,          -- finished | abandoned
+    plies          INTEGER NOT NULL,
+    winner         INTEGER,                -- player index; NULL for a draw or one player
+    truncated      INTEGER NOT NULL,       -- 1 if the move cap stopped it
+    forfeit_player INTEGER,
+    forfeit_reason TEXT,
+    tag            TEXT                    -- what the match was part of (a tournament...)
+);
+CREATE TABLE IF NOT EXISTS match_agents (
+    match_id   INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+    player     INTEGER NOT NULL,           -- 0 moves first
+    agent      TEXT NOT NULL,              -- the agent reference
+    agent_seed INTEGER NOT NULL,
+    return     REAL NOT NULL,
+    outcome    TEXT NOT NULL,              -- win | loss | draw | done | truncated | forfeit | abandoned
+    PRIMARY KEY (match_id, player)
+);
+CREATE TABLE IF NOT EXISTS moves (
+    match_id INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+    ply      INTEGER NOT NULL,
+    player   INTEGER NOT NULL,
+    action   TEXT NOT NULL,                -- JSON
+    label    TEXT NOT NULL,
+    think_ms REAL NOT NULL,
+    PRIMARY KEY (match_id, ply)
+);
+CREATE INDEX IF NOT EXISTS matches_by_tag ON matches(tag);
+CREATE INDEX IF NOT EXISTS agents_by_name ON match_agents(agent);
+"""
+
+
+def _json_action(action: Any) -> str:
+    if hasattr(action, "tolist"):
+        action = action.tolist()
+    return json.dumps(action)
+
+
+@dataclass
+class StoredMatch:
+    """A match read back from the store."""
+
+    id: int
+    uid: str
+    game: str
+    seed: int
+    started_at: float
+    duration_s: float
+    status: str
+    plies: int
+    winner: int | None
+    truncated: bool
+    forfeit_player: int | None
+    forfeit_reason: str | None
+    tag: str | None
+    agents: list[str]
+    returns: list[float]
+    outcomes: list[str]
+    moves: list[tuple[int, Any, str, float]]  # (player, action, label, think_ms)
+
+
+class Store:
+    """One SQLite database of matches."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            from arena.errors import UserError
+
+            raise UserError(f"store '{self.path}' was written by a newer Arena "
+                            f"(schema {version}, this one reads {SCHEMA_VERSION})")
+        self.conn.executescript(
+            f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def record(self, result: MatchResult) -> int:
+        """Write a match with its agents and moves in one transaction; its id."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO matches (uid, game, seed, started_at, duration_s, status, plies, "
+                "winner, truncated, forfeit_player, forfeit_reason, tag) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.uid, result.game, result.seed, result.started_at, result.duration_s,
+                 result.status, result.plies, result.winner, int(result.truncated),
+                 result.forfeit_player, result.forfeit_reason, result.tag),
+            )
+            match_id = cursor.lastrowid
+            conn.executemany(
+                "INSERT INTO match_agents (match_id, player, agent, agent_seed, return, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(match_id, i, name, result.agent_seeds[i], result.returns[i], result.outcomes[i])
+                 for i, name in enumerate(result.agents)],
+            )
+            conn.executemany(
+                "INSERT INTO moves (match_id, ply, player, action, label, think_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(match_id, m.ply, m.player, _json_action(m.action), m.label, m.think_s * 1000.0)
+                 for m in result.moves],
+            )
+        result.match_id = match_id
+        return match_id
+
+    def get_match(self, match_id: int) -> StoredMatch | None:
+        """The match with this id, or None."""
+        row = self.conn.execute(
+            "SELECT id, uid, game, seed, started_at, duration_s, status, plies, winner, truncated, "
+            "forfeit_player, forfeit_reason, tag FROM matches WHERE id = ?", (match_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        seats = self.conn.execute(
+            "SELECT agent, return, outcome FROM match_agents WHERE match_id = ? ORDER BY player",
+            (match_id,),
+        ).fetchall()
+        moves = self.conn.execute(
+            "SELECT player, action, label, think_ms FROM moves WHERE match_id = ? ORDER BY ply",
+            (match_id,),
+        ).fetchall()
+        return StoredMatch(
+            *row[:9], bool(row[9]), *row[10:],
+            agents=[s[0] for s in seats], returns=[s[1] for s in seats],
+            outcomes=[s[2] for s in seats],
+            moves=[(p, json.loads(a), label, ms) for p, a, label, ms in moves],
+        )
+
+    def match_ids(self, tag: str | None = None, limit: int | None = None) -> list[int]:
+        """Ids of stored matches, newest first (only those with `tag`, if given)."""
+        sql = "SELECT id FROM matches"
+        args: list[Any] = []
+        if tag is not None:
+            sql += " WHERE tag = ?"
+            args.append(tag)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
+
+
+class StoreWriter:
+    """Observer that records every ended match (abandoned ones too)."""
+
+    wants_moves = False
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, MatchEnded):
+            self.store.record(event.result)

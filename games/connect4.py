@@ -1,0 +1,210 @@
+"""Connect four: the search state and an AEC env equal to PettingZoo's connect_four_v3.
+
+The board is 6 rows by 7 columns; an action is a column (0-6, labelled 1-7)
+and the piece falls to the lowest empty row. Each player's pieces are one
+Python int in the classic bitboard layout: 7 bits per column, bit
+``column * 7 + height`` with height 0 at the bottom, and bit 6 of each column
+always empty so that shifted copies never run from one column into the next.
+Four in a row is then four shift-and-AND operations.
+
+PettingZoo indexes the board ``row * 7 + column`` with row 0 at the TOP, so
+PettingZoo row ``r`` is height ``5 - r`` here.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+
+from games.board_env import BoardGameEnv
+from games.state import GameState
+
+ROWS = 6
+COLUMNS = 7
+_CELLS = ROWS * COLUMNS
+_STRIDE = ROWS + 1  # bits per column, the top one a permanently empty sentinel
+
+_BOTTOM = tuple(1 << (column * _STRIDE) for column in range(COLUMNS))
+_COLUMN_BITS = tuple(((1 << ROWS) - 1) << (column * _STRIDE) for column in range(COLUMNS))
+_TOP = tuple(1 << (column * _STRIDE + ROWS - 1) for column in range(COLUMNS))
+_ALL_TOPS = sum(_TOP)
+
+# Keyed by `filled & _ALL_TOPS`, i.e. by which columns are full.
+_OPEN_COLUMNS: dict[int, tuple[int, ...]] = {}
+_OPEN_MASK: dict[int, np.ndarray] = {}
+for _full in range(1 << COLUMNS):
+    _key = sum(_TOP[c] for c in range(COLUMNS) if _full >> c & 1)
+    _OPEN_COLUMNS[_key] = tuple(c for c in range(COLUMNS) if not _full >> c & 1)
+    _OPEN_MASK[_key] = np.array([0 if _full >> c & 1 else 1 for c in range(COLUMNS)], dtype=np.int8)
+del _full, _key
+_NO_ACTIONS = np.zeros(COLUMNS, dtype=np.int8)
+
+# obs[r, c, plane] is bit number _OBS_BIT[r, c, plane] of `own | other << 64`.
+_OBS_BIT = np.array(
+    [[[c * _STRIDE + ROWS - 1 - r + 64 * plane for plane in range(2)] for c in range(COLUMNS)]
+     for r in range(ROWS)],
+    dtype=np.intp,
+)
+
+
+class Connect4State(GameState):
+    """A connect four position; player 0 is PettingZoo's ``player_0``."""
+
+    num_actions = COLUMNS
+    __slots__ = ("_pieces0", "_pieces1", "_filled", "_moves", "_winner", "_over")
+
+    def __init__(self) -> None:
+        self._pieces0 = 0
+        self._pieces1 = 0
+        self._filled = 0  # _pieces0 | _pieces1, kept to find landing cells with one addition
+        self._moves = 0
+        self._winner = -1  # -1 while nobody has four in a row
+        self._over = False
+
+    @property
+    def to_play(self) -> int:
+        return self._moves & 1
+
+    def legal_actions(self) -> list[int]:
+        if self._over:
+            return []
+        return list(_OPEN_COLUMNS[self._filled & _ALL_TOPS])
+
+    def legal_mask(self) -> np.ndarray:
+        if self._over:
+            return _NO_ACTIONS.copy()
+        return _OPEN_MASK[self._filled & _ALL_TOPS].copy()
+
+    def open_columns_mask(self) -> np.ndarray:
+        """An int8 mask of the columns that are not full, even once the game is over.
+
+        PettingZoo's env shows this as the mover's action mask after a win.
+        """
+        return _OPEN_MASK[self._filled & _ALL_TOPS].copy()
+
+    def play(self, action: int) -> None:
+        filled = self._filled
+        # Adding the column's bottom bit carries through the filled cells of
+        # that column and lands on the lowest empty one.
+        piece = (filled + _BOTTOM[action]) & _COLUMN_BITS[action]
+        self._filled = filled | piece
+        mover = self._moves & 1
+        if mover:
+            pieces = self._pieces1 = self._pieces1 | piece
+        else:
+            pieces = self._pieces0 = self._pieces0 | piece
+        self._moves += 1
+        # x & x >> s marks the starts of pairs s bits apart; a pair of pairs
+        # 2s apart is four in a row. s = 7: horizontal, 1: vertical, 6 and 8:
+        # the two diagonals.
+        if (
+            (pairs := pieces & pieces >> 7) & pairs >> 14
+            or (pairs := pieces & pieces >> 1) & pairs >> 2
+            or (pairs := pieces & pieces >> 6) & pairs >> 12
+            or (pairs := pieces & pieces >> 8) & pairs >> 16
+        ):
+            self._winner = mover
+            self._over = True
+        elif self._moves == _CELLS:
+            self._over = True
+
+    def is_terminal(self) -> bool:
+        return self._over
+
+    def returns(self) -> tuple[float, float]:
+        if self._winner == 0:
+            return (1.0, -1.0)
+        if self._winner == 1:
+            return (-1.0, 1.0)
+        return (0.0, 0.0)
+
+    def copy(self) -> Self:
+        twin = object.__new__(self.__class__)
+        twin._pieces0 = self._pieces0
+        twin._pieces1 = self._pieces1
+        twin._filled = self._filled
+        twin._moves = self._moves
+        twin._winner = self._winner
+        twin._over = self._over
+        return twin
+
+    def observation(self, player: int) -> np.ndarray:
+        """A fresh (6, 7, 2) int8 array equal to PettingZoo's connect_four_v3 observation."""
+        own, other = (self._pieces0, self._pieces1) if player == 0 else (self._pieces1, self._pieces0)
+        bits = np.unpackbits(
+            np.frombuffer((own | other << 64).to_bytes(16, "little"), dtype=np.uint8),
+            bitorder="little",
+        )
+        return bits.take(_OBS_BIT).view(np.int8)
+
+    def owner_at(self, row: int, column: int) -> int | None:
+        """The player whose piece is at (row, column), row 0 at the top as in PettingZoo."""
+        bit = 1 << (column * _STRIDE + ROWS - 1 - row)
+        if self._pieces0 & bit:
+            return 0
+        if self._pieces1 & bit:
+            return 1
+        return None
+
+    def column_height(self, column: int) -> int:
+        """How many pieces are in `column`."""
+        return ((self._filled >> (column * _STRIDE)) & ((1 << ROWS) - 1)).bit_length()
+
+    def action_label(self, action: int) -> str:
+        if not 0 <= action < COLUMNS:
+            raise ValueError(f"{action} is not a connect four column (0-6)")
+        return str(action + 1)
+
+    def parse_action(self, text: str) -> int:
+        """The column `text` names: its label '1'-'7' (so '1' is action 0)."""
+        cleaned = text.strip()
+        if len(cleaned) == 1 and "1" <= cleaned <= "7":
+            return int(cleaned) - 1
+        raise ValueError(f"'{cleaned}' is not a column: use a number from 1 to 7")
+
+    def render_text(self, last_action: int | None = None) -> str:
+        """The board with column numbers above and below; the last piece is drawn as [X]."""
+        symbols = self.symbols()
+        marked_row = None
+        if last_action is not None and 0 <= last_action < COLUMNS:
+            height = self.column_height(last_action)
+            if height:
+                marked_row = ROWS - height
+        header = "  " + "   ".join(str(c + 1) for c in range(COLUMNS))
+        lines = [header]
+        for row in range(ROWS):
+            cells = []
+            for column in range(COLUMNS):
+                owner = self.owner_at(row, column)
+                mark = " " if owner is None else symbols[owner]
+                cells.append(f"[{mark}]" if column == last_action and row == marked_row
+                             else f" {mark} ")
+            lines.append("│" + "│".join(cells) + "│")
+        lines.append("└" + "┴".join("───" for _ in range(COLUMNS)) + "┘")
+        lines.append(header)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        rows = "/".join(
+            "".join("." if (owner := self.owner_at(r, c)) is None else "XO"[owner]
+                    for c in range(COLUMNS))
+            for r in range(ROWS)
+        )
+        return f"Connect4State('{rows}')"
+
+
+def env(render_mode: str | None = None) -> BoardGameEnv:
+    """An AEC env that behaves as PettingZoo's ``connect_four_v3.env()`` (wrappers included).
+
+    Agents are ``player_0`` (moves first) and ``player_1``; the live search
+    state is ``env.unwrapped.state``. render_mode: None, "ansi" or "human".
+    """
+    return BoardGameEnv(
+        new_state=Connect4State,
+        agent_names=("player_0", "player_1"),
+        name="connect_four_v3",
+        render_mode=render_mode,
+        mask_after_end=Connect4State.open_columns_mask,
+        render_fps=2,
+    )

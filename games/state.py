@@ -1,0 +1,82 @@
+"""The search state: one position of a two-player board game.
+
+Search (MCTS, greedy, AlphaZero) is written against this contract only. Each
+board game's PettingZoo AEC env is a thin shell around one of these, so the
+env and the search agree on the rules by construction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Self
+
+import numpy as np
+
+
+class GameState(ABC):
+    """A position: cheap to copy, mutated in place by `play`.
+
+    Players are numbered 0 (moves first) and 1. Actions are the integers of
+    the game's PettingZoo action space.
+    """
+
+    num_actions: int
+    num_players: int = 2
+
+    @property
+    @abstractmethod
+    def to_play(self) -> int:
+        """The player to move (0 or 1)."""
+
+    @abstractmethod
+    def legal_actions(self) -> list[int]:
+        """The legal actions, ascending; empty when the game is over."""
+
+    def legal_mask(self) -> np.ndarray:
+        """An int8 mask over all actions, 1 where legal."""
+        mask = np.zeros(self.num_actions, dtype=np.int8)
+        mask[self.legal_actions()] = 1
+        return mask
+
+    @abstractmethod
+    def play(self, action: int) -> None:
+        """Apply a legal action for the player to move. The caller checks legality."""
+
+    @abstractmethod
+    def is_terminal(self) -> bool:
+        """True once the game is over."""
+
+    @abstractmethod
+    def returns(self) -> tuple[float, float]:
+        """The result from each player's view: +1 win, -1 loss, 0 draw or not over."""
+
+    @abstractmethod
+    def copy(self) -> Self:
+        """An independent copy."""
+
+    @abstractmethod
+    def observation(self, player: int) -> np.ndarray:
+        """The PettingZoo observation planes for `player` (own stones first)."""
+
+    @abstractmethod
+    def action_label(self, action: int) -> str:
+        """A short human label for an action, e.g. 'c3' or '4'."""
+
+    def parse_action(self, text: str) -> int:
+        """The action a person means by `text` (a label, or the action number).
+
+        Raises ValueError with a readable message when it means none.
+        """
+        text = text.strip().lower()
+        for action in range(self.num_actions):
+            if self.action_label(action).lower() == text:
+                return action
+        raise ValueError(f"'{text}' is not a move here")
+
+    @abstractmethod
+    def render_text(self, last_action: int | None = None) -> str:
+        """The board as Unicode text with coordinates, the last move marked."""
+
+    def symbols(self) -> tuple[str, str]:
+        """How each player's pieces are drawn."""
+        return ("X", "O")

@@ -1,0 +1,32 @@
+"""Shared fixtures: every test gets its own data dir and config; nothing touches ~/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ARENA = [sys.executable, "-m", "arena"]
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh arena.toml in a temp dir, used by in-process and subprocess CLI calls."""
+    path = tmp_path / "arena.toml"
+    path.write_text('data_dir = "data"\ntime_per_move = 5.0\n\n[roster]\nquick = "mcts:sims=50"\n')
+    monkeypatch.setenv("ARENA_CONFIG", str(path))
+    monkeypatch.delenv("ARENA_DATA_DIR", raising=False)
+    return path
+
+
+def run_arena(*args: str, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real `arena` command in a subprocess (the environment carries ARENA_CONFIG)."""
+    return subprocess.run(
+        [*ARENA, *args], capture_output=True, text=True, input=input, timeout=timeout,
+        cwd=ROOT, env=dict(os.environ),
+    )
