@@ -131,7 +131,9 @@ class Connect4State(GameState):
 
     def observation(self, player: int) -> np.ndarray:
         """A fresh (6, 7, 2) int8 array equal to PettingZoo's connect_four_v3 observation."""
-        own, other = (self._pieces0, self._pieces1) if player == 0 else (self._pieces1, self._pieces0)
+        own, other = self._pieces0, self._pieces1
+        if player == 1:
+            own, other = other, own
         bits = np.unpackbits(
             np.frombuffer((own | other << 64).to_bytes(16, "little"), dtype=np.uint8),
             bitorder="little",

@@ -20,6 +20,8 @@ class GameState(ABC):
     the game's PettingZoo action space.
     """
 
+    __slots__ = ()
+
     num_actions: int
     num_players: int = 2
 

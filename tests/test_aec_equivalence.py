@@ -37,14 +37,17 @@ def quiet_illegal_move_warnings():
 def assert_same_dict(ours: dict, theirs: dict, what: str) -> None:
     assert list(ours.items()) == list(theirs.items()), f"{what}: {ours} != {theirs}"
     for key in theirs:
-        assert type(ours[key]) is type(theirs[key]), f"{what}[{key}]: {ours[key]!r} vs {theirs[key]!r}"
+        assert type(ours[key]) is type(theirs[key]), (
+            f"{what}[{key}]: {ours[key]!r} vs {theirs[key]!r}"
+        )
 
 
 def assert_same_observation(ours: dict, theirs: dict, what: str) -> None:
     assert list(ours) == list(theirs), what
     for key in theirs:
         mine, pz = ours[key], theirs[key]
-        assert mine.dtype == pz.dtype and mine.shape == pz.shape, f"{what} {key}: {mine.dtype}{mine.shape}"
+        assert mine.dtype == pz.dtype, f"{what} {key}: {mine.dtype}"
+        assert mine.shape == pz.shape, f"{what} {key}: {mine.shape}"
         assert np.array_equal(mine, pz), f"{what} {key}:\n{mine}\n!=\n{pz}"
 
 
@@ -92,7 +95,8 @@ def play_side_by_side(
         assert agent == pz_agent, what
         mine, pz = ours.last(), theirs.last()
         assert_same_observation(mine[0], pz[0], f"{what} last()")
-        assert mine[1:] == pz[1:] and type(mine[1]) is type(pz[1]), f"{what}: {mine[1:]} != {pz[1:]}"
+        assert mine[1:] == pz[1:], f"{what}: {mine[1:]} != {pz[1:]}"
+        assert type(mine[1]) is type(pz[1]), f"{what}: reward {mine[1]!r} vs {pz[1]!r}"
         assert_same_env(ours, theirs, what)
         kept_observations.append((mine[0]["observation"], mine[0]["observation"].copy()))
 
@@ -172,7 +176,10 @@ def test_resets_in_mid_game_match_pettingzoo(game: str) -> None:
 
 @pytest.mark.parametrize("game", ENV_PAIRS)
 def test_reset_after_one_dead_step_matches_pettingzoo(game: str) -> None:
-    """PettingZoo keeps `_skip_agent_selection` across such a reset; the next game's end shows it."""
+    """PettingZoo keeps `_skip_agent_selection` across such a reset.
+
+    The next game's last dead step shows it in `agent_selection`.
+    """
     make_ours, make_theirs = ENV_PAIRS[game]
     ours, theirs = make_ours(), make_theirs()
     rng = np.random.default_rng(5)

@@ -41,7 +41,8 @@ def test_env_exposes_live_state_and_last_action(make_env) -> None:
     env.step(2)
     state = env.unwrapped.state
     assert env.unwrapped.last_action == 2
-    assert state.to_play == 1 and 2 not in state.legal_actions() or make_env is connect4.env
+    assert state.to_play == 1
+    assert state.observation(0).sum() == 1
     assert env.render() == state.render_text(2)
     assert "[X]" in env.render()
     env.reset()
@@ -203,25 +204,31 @@ def reference_winner(state: Connect4State) -> int | None:
 CONNECT4_WINS = [
     ("horizontal, left edge", [0, 0, 1, 1, 2, 2, 3], 0),
     ("horizontal, right edge", [6, 6, 5, 5, 4, 4, 3], 0),
-    ("horizontal, second player, row 2", [0, 1, 1, 2, 2, 3, 3, 4, 6, 0, 6, 6, 4], None),
+    ("horizontal, second player, second row, right edge",
+     [3, 1, 1, 5, 0, 5, 4, 0, 5, 5, 6, 0, 5, 6, 6, 0, 2, 5, 0, 3, 2, 3, 3, 2, 2, 4], 1),
+    ("horizontal, top row",
+     [3, 0, 2, 4, 0, 6, 4, 2, 2, 5, 5, 6, 2, 2, 2, 0, 4, 0, 6, 3, 1, 4, 5, 1, 1, 5, 5, 1, 5, 0,
+      0, 4, 4, 6, 1, 3, 3, 3, 3], 0),
     ("vertical, bottom of column 1", [0, 1, 0, 1, 0, 1, 0], 0),
     ("vertical, top of column 7", [0, 6, 0, 6, 6, 0, 6, 1, 6, 1, 6], 0),
     ("vertical, second player", [0, 3, 1, 3, 0, 3, 1, 3], 1),
-    ("diagonal rising to the right", [0, 1, 1, 2, 2, 3, 2, 3, 3, 6, 3], 0),
-    ("diagonal falling to the right, right edge", [6, 5, 5, 4, 4, 3, 4, 3, 3, 0, 3], 0),
-    ("diagonal rising, top right corner", [3, 4, 4, 5, 5, 6, 5, 6, 6, 0, 6, 3, 3, 4, 4, 5, 5, 6, 6, 1, 3, 1, 4, 1, 5, 2, 6], None),
+    ("diagonal rising to the right, bottom left", [0, 1, 1, 2, 2, 3, 2, 3, 3, 6, 3], 0),
+    ("diagonal falling to the right, bottom right", [6, 5, 5, 4, 4, 3, 4, 3, 3, 0, 3], 0),
+    ("diagonal rising to the right, into the top right corner",
+     [1, 0, 1, 4, 6, 5, 2, 5, 5, 2, 6, 5, 2, 1, 4, 3, 3, 4, 4, 4, 6, 0, 5, 6, 5, 2, 4, 0, 3, 2,
+      3, 2, 0, 6, 6], 0),
+    ("diagonal falling to the right, from the top left corner",
+     [1, 5, 6, 6, 2, 0, 2, 5, 3, 5, 0, 3, 2, 3, 6, 0, 5, 4, 0, 5, 4, 6, 1, 6, 0, 3, 4, 0, 6, 2,
+      4, 1, 1, 1], 1),
 ]
 
 
 @pytest.mark.parametrize("name, moves, winner", CONNECT4_WINS, ids=[w[0] for w in CONNECT4_WINS])
-def test_connect4_wins(name: str, moves: list[int], winner: int | None) -> None:
+def test_connect4_wins(name: str, moves: list[int], winner: int) -> None:
     state = play_all(Connect4State(), moves)
-    expected = reference_winner(state)
-    if winner is not None:
-        assert expected == winner, "the test position itself is wrong"
-    assert expected is not None
+    assert reference_winner(state) == winner, "the test position itself is wrong"
     assert state.is_terminal()
-    assert state.returns() == ((1.0, -1.0) if expected == 0 else (-1.0, 1.0))
+    assert state.returns() == ((1.0, -1.0) if winner == 0 else (-1.0, 1.0))
     assert state.legal_actions() == []
     before = Connect4State()
     play_all(before, moves[:-1])
@@ -233,7 +240,8 @@ def test_connect4_pieces_do_not_connect_across_columns() -> None:
     state = play_all(Connect4State(), [0, 0, 0, 0, 1, 6, 1, 6, 0, 5, 0])
     assert reference_winner(state) is None
     assert not state.is_terminal()
-    assert state.observation(0)[:, :2, 0].tolist() == [[1, 0], [1, 0], [0, 0], [0, 0], [0, 1], [0, 1]]
+    first_two_columns = state.observation(0)[:, :2, 0].tolist()
+    assert first_two_columns == [[1, 0], [1, 0], [0, 0], [1, 0], [0, 1], [1, 1]]
 
 
 def test_connect4_matches_reference_scan_in_random_games() -> None:
@@ -243,8 +251,8 @@ def test_connect4_matches_reference_scan_in_random_games() -> None:
         while not state.is_terminal():
             state.play(int(rng.choice(state.legal_actions())))
             winner = reference_winner(state)
-            assert state.is_terminal() == (winner is not None or state.legal_mask().sum() == 0
-                                           and np.all(state.observation(0).sum(axis=2) == 1))
+            board_full = state.observation(0).sum() == 42
+            assert state.is_terminal() == (winner is not None or board_full)
         if winner is None:
             assert state.returns() == (0.0, 0.0)
         else:
@@ -299,16 +307,17 @@ def test_connect4_observation_layout_matches_pettingzoo() -> None:
 def test_connect4_copy_is_independent() -> None:
     original = play_all(Connect4State(), [3, 3, 4])
     twin = original.copy()
-    play_all(twin, [4, 5, 5, 2, 2])
-    assert twin.is_terminal() is False
-    twin.play(6)  # bottom row: 2, 3, 4, 5 ... X has 3, 4, 5 on the bottom and now 6
+    play_all(twin, [0, 5, 0])
+    assert not twin.is_terminal()
+    twin.play(6)  # X now holds columns 4-7 of the bottom row
     assert twin.is_terminal() and twin.returns() == (1.0, -1.0)
     assert not original.is_terminal()
     assert original.to_play == 1
-    assert original.column_height(4) == 1 and original.column_height(6) == 0
+    assert [original.column_height(c) for c in range(7)] == [0, 0, 0, 2, 1, 0, 0]
     assert original.observation(0).sum() == 3
+    assert original.legal_actions() == list(range(7))
     original.play(0)
-    assert twin.column_height(0) == 0
+    assert twin.column_height(0) == 2 and original.column_height(0) == 1
 
 
 def test_connect4_labels_round_trip() -> None:
