@@ -66,19 +66,21 @@ class BoardGameEnv(AECEnv):
         render_mode: str | None = None,
         mask_after_end: Callable[[GameState], np.ndarray] | None = None,
         render_fps: int = 1,
+        render_modes: Sequence[str] = ("human", "ansi"),
     ) -> None:
         super().__init__()
         if len(agent_names) != 2 or len(set(agent_names)) != 2:
             raise ValueError(f"a board game needs two distinct agent names, got {agent_names!r}")
         self.metadata = {
-            "render_modes": ["human", "ansi"],
+            "render_modes": list(render_modes),
             "name": name,
             "is_parallelizable": False,
             "render_fps": render_fps,
         }
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
-                f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}"
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
             )
         self.render_mode = render_mode
         self._new_state = new_state
@@ -92,10 +94,11 @@ class BoardGameEnv(AECEnv):
         self._num_actions = self.state.num_actions
         self._no_actions = np.zeros(self._num_actions, dtype=np.int8)
         self._action_space = spaces.Discrete(self._num_actions)
-        observation_shape = self.state.observation(0).shape
+        first_observation = self.state.observation(0)
         self._observation_space = spaces.Dict(
             {
-                "observation": spaces.Box(low=0, high=1, shape=observation_shape, dtype=np.int8),
+                "observation": spaces.Box(low=0, high=1, shape=first_observation.shape,
+                                          dtype=first_observation.dtype),
                 "action_mask": spaces.Box(low=0, high=1, shape=(self._num_actions,), dtype=np.int8),
             }
         )
@@ -179,13 +182,17 @@ class BoardGameEnv(AECEnv):
         state.play(action)
         self.last_action = action
         if state.is_terminal():
-            for name, value in zip(self.possible_agents, state.returns()):
+            for name, value in zip(self.possible_agents, self.terminal_rewards(state)):
                 self.rewards[name] += int(value) if float(value).is_integer() else value
             self.terminations = dict.fromkeys(agents, True)
             self._accumulate_rewards()
         self.agent_selection = self._opponent_of[agent]
         if self.render_mode == "human":
             self.render()
+
+    def terminal_rewards(self, state: GameState) -> Sequence[float]:
+        """Each agent's reward when the game ends (the game's own returns by default)."""
+        return state.returns()
 
     def _end_by_illegal_move(self, mover: str) -> None:
         """What TerminateIllegalWrapper does: the mover loses, everyone is done."""

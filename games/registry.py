@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pettingzoo import AECEnv
 
@@ -27,6 +28,9 @@ class GameSpec:
     make_env: Callable[..., AECEnv] = field(repr=False)
     new_state: Callable[[], GameState] | None = field(default=None, repr=False)
     description: str = ""
+    #: Single-player games: make_gym(render_mode=None, train=False) -> gymnasium.Env,
+    #: the env learners train on (train=True adds training-only wrappers, e.g. reward clipping).
+    make_gym: Callable[..., Any] | None = field(default=None, repr=False)
 
     def env(self, render_mode: str | None = None) -> AECEnv:
         """A fresh AEC env for this game."""
@@ -38,15 +42,30 @@ class GameSpec:
         return self.new_state is not None
 
 
-def _gym_factory(gym_id: str, name: str) -> Callable[..., AECEnv]:
-    def make(render_mode: str | None = None) -> AECEnv:
+def _plain_gym(gym_id: str) -> Callable[..., Any]:
+    def make(render_mode: str | None = None, train: bool = False) -> Any:
         import gymnasium as gym
 
-        from games.gym_adapter import GymAECEnv
-
-        return GymAECEnv(gym.make(gym_id, render_mode=render_mode), name=name)
+        return gym.make(gym_id, render_mode=render_mode)
 
     return make
+
+
+def aec_from_gym(make_gym: Callable[..., Any], name: str) -> Callable[..., AECEnv]:
+    """An AEC env factory over a gymnasium env factory (evaluation wrappers only)."""
+
+    def make(render_mode: str | None = None) -> AECEnv:
+        from games.gym_adapter import GymAECEnv
+
+        return GymAECEnv(make_gym(render_mode=render_mode, train=False), name=name)
+
+    return make
+
+
+def single_player(id: str, title: str, make_gym: Callable[..., Any], description: str) -> GameSpec:
+    """A GameSpec for a gymnasium game."""
+    return GameSpec(id, title, 1, aec_from_gym(make_gym, id), description=description,
+                    make_gym=make_gym)
 
 
 def _tictactoe_env(render_mode: str | None = None) -> AECEnv:
@@ -73,6 +92,24 @@ def _connect4_state() -> GameState:
     return Connect4State()
 
 
+def _go_env(size: int) -> Callable[..., AECEnv]:
+    def make(render_mode: str | None = None) -> AECEnv:
+        from games.go.env import GoEnv
+
+        return GoEnv(board_size=size, render_mode=render_mode)
+
+    return make
+
+
+def _go_state(size: int) -> Callable[[], GameState]:
+    def make() -> GameState:
+        from games.go.state import GoState
+
+        return GoState(size)
+
+    return make
+
+
 _GAMES: dict[str, GameSpec] = {}
 
 
@@ -81,14 +118,19 @@ def register(spec: GameSpec) -> None:
     _GAMES[spec.id] = spec
 
 
-register(GameSpec("cartpole", "CartPole-v1", 1, _gym_factory("CartPole-v1", "cartpole"),
-                  description="balance a pole on a cart (gymnasium)"))
-register(GameSpec("acrobot", "Acrobot-v1", 1, _gym_factory("Acrobot-v1", "acrobot"),
-                  description="swing a two-link arm up (gymnasium)"))
+register(single_player("cartpole", "CartPole-v1", _plain_gym("CartPole-v1"),
+                       "balance a pole on a cart (gymnasium)"))
+register(single_player("acrobot", "Acrobot-v1", _plain_gym("Acrobot-v1"),
+                       "swing a two-link arm up (gymnasium)"))
 register(GameSpec("tictactoe", "Tic-tac-toe", 2, _tictactoe_env, _tictactoe_state,
                   description="3x3, three in a row (equals PettingZoo tictactoe_v3)"))
 register(GameSpec("connect4", "Connect four", 2, _connect4_env, _connect4_state,
                   description="6x7, four in a row (equals PettingZoo connect_four_v3)"))
+
+
+for _size in (5, 7, 9, 13, 19):
+    register(GameSpec(f"go{_size}", f"Go {_size}x{_size}", 2, _go_env(_size), _go_state(_size),
+                      description=f"Go on {_size}x{_size}, area scoring, komi 7.5 (equals go_v5)"))
 
 
 def builtin_games() -> list[GameSpec]:
@@ -118,7 +160,7 @@ def _resolve_gym(gym_id: str, ref: str) -> GameSpec:
         gym.spec(gym_id)
     except Exception as exc:  # gymnasium raises several error types for a bad id
         raise UserError(f"unknown gymnasium id '{gym_id}' in game '{ref}': {exc}") from None
-    return GameSpec(ref, gym_id, 1, _gym_factory(gym_id, ref), description="gymnasium env")
+    return single_player(ref, gym_id, _plain_gym(gym_id), "gymnasium env")
 
 
 def _resolve_pettingzoo(module_name: str, ref: str) -> GameSpec:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, run_arena
 
 from arena.cli import main
-from conftest import FIXTURES, run_arena
 
 
 def test_connect4_greedy_beats_random(config):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_arena
 
 from arena.config import load_settings
 from arena.errors import UserError
-from conftest import ROOT, run_arena
 
 
 def test_project_arena_toml_is_valid(monkeypatch):

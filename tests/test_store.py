@@ -11,13 +11,12 @@ import textwrap
 import time
 
 import pytest
+from conftest import ROOT
 
 from agents.registry import make_agent
 from arena.match import Move, play_match
 from arena.store import Store, StoreWriter
 from games.registry import resolve_game
-
-from conftest import ROOT
 
 
 def test_a_match_round_trips(tmp_path):

@@ -1,0 +1,102 @@
+"""The Learner contract: what `arena train` drives.
+
+Each algorithm keeps its own training loop readable in one module (the
+Bellman target or the PPO clip in plain view); they share only this small
+contract, checkpoints (agents/checkpoint.py) and the hooks below, through
+which the trainer shows progress, logs, evaluates and checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from agents.base import Agent
+from arena.errors import UserError
+
+
+class TrainHooks:
+    """Called by a learner while it trains. The default does nothing."""
+
+    def episode(self, step: int, episode_return: float, length: int) -> None:
+        """An episode of the training env ended at env step `step`."""
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        """Scalars worth plotting (loss, epsilon, entropy...)."""
+
+    def tick(self, step: int) -> bool:
+        """Called every few env steps; return False to stop training now."""
+        return True
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' -> cuda when there is one, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' asked for, but torch sees no CUDA device")
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"unknown device '{device}' (auto, cpu or cuda)")
+    return torch.device(device)
+
+
+def config_from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
+    """A hyperparameter dataclass from a dict, with one clear line for an unknown or bad key."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise UserError(f"{where}: unknown hyperparameter '{key}' "
+                            f"(known: {', '.join(sorted(fields))})")
+        default = fields[key].default
+        if isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool):
+            try:  # YAML 1.1 reads 3e-4 as a string
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise UserError(f"{where}: {key}={value!r} is not true/false")
+        if isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise UserError(f"{where}: {key}={value!r} is not a whole number")
+        if isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise UserError(f"{where}: {key}={value!r} is not a number")
+            value = float(value)
+        clean[key] = value
+    return cls(**clean)
+
+
+class Learner(ABC):
+    """A trainable agent. Subclasses set `algo` and `Config` (a dataclass)."""
+
+    algo: ClassVar[str]
+    Config: ClassVar[type]
+
+    steps: int  # env steps trained so far
+
+    @abstractmethod
+    def __init__(self, game_id: str, config: Any, device: torch.device, seed: int): ...
+
+    @abstractmethod
+    def train(self, until_step: int, hooks: TrainHooks) -> None:
+        """Train until `self.steps` reaches `until_step` or a hook says stop."""
+
+    @abstractmethod
+    def agent(self) -> Agent:
+        """An Agent that plays with the current network (greedy / most likely action)."""
+
+    @abstractmethod
+    def save(self, directory: Path, with_train_state: bool = True) -> None:
+        """Write a checkpoint (see agents/checkpoint.py) to `directory`."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Learner:
+        """Read a checkpoint; with `for_training`, also optimizer, schedules and counters."""
