@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from games.state import GameState
 
 
+class Resignation(Exception):  # noqa: N818 - it is what happened, not an error
+    """Raised by an agent's act() to resign; the match records its message as the reason."""
+
+
 @dataclass
 class ActionInsight:
     """What an agent thinks of one action."""

@@ -3,6 +3,8 @@
 A reference is, in the order they are tried:
 - a roster name from arena.toml;
 - ``path/to/file.py:ClassName`` (optionally ``...:ClassName:key=value,...``), a user's own agent;
+- ``gtp:<command line>``, any GTP engine (Go), the rest of the string being its command line;
+- ``alphazero:<checkpoint dir>[,sims=N,...]``, a trained AlphaZero network with PUCT search;
 - a built-in name, with parameters as ``name:key=value,...`` (``mcts:sims=2000``);
 - an installed plugin: an entry point in the group ``arena.agents``.
 """
@@ -45,6 +47,8 @@ BUILTINS: dict[str, Builtin] = {
                 _lazy("agents.greedy", "GreedyAgent")),
         Builtin("mcts", "UCT with random rollouts; mcts:sims=1000,c=1.4",
                 _lazy("agents.mcts", "MCTSAgent")),
+        Builtin("gnugo", "Go: GNU Go 3.8 over GTP; gnugo:level=0..10 (default 10)",
+                _lazy("agents.gtp_agent", "GnuGoAgent")),
     ]
 }
 
@@ -61,6 +65,19 @@ def parse_params(text: str, ref: str) -> dict[str, Any]:
             raise UserError(f"agent '{ref}': parameter '{item}' is not key=value")
         params[key] = _parse_value(value.strip())
     return params
+
+
+def split_path_params(text: str) -> tuple[str, str]:
+    """``path[,key=value,...]`` -> (path, "key=value,...").
+
+    The parameters are the longest tail of comma-separated ``key=value``
+    items, so a path may itself contain commas.
+    """
+    parts = text.split(",")
+    cut = len(parts)
+    while cut > 1 and "=" in parts[cut - 1]:
+        cut -= 1
+    return ",".join(parts[:cut]).strip(), ",".join(parts[cut:])
 
 
 def _parse_value(text: str) -> Any:
@@ -183,6 +200,23 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         agent = make_agent(roster[ref], roster, _depth + 1)
         agent.name = ref
         return agent
+    if ref.startswith("gtp:"):
+        # Everything after "gtp:" is the engine's command line, colons and all.
+        from agents.gtp_agent import GtpAgent
+
+        agent = instantiate(GtpAgent, {"command": ref[4:]}, ref)
+        agent.name = ref
+        return agent
+    if ref.startswith("alphazero:"):
+        # The checkpoint path may hold '/', ':' or ','; parameters are the key=value tail.
+        from agents.alphazero.agent import AlphaZeroAgent
+
+        path_text, param_text = split_path_params(ref[len("alphazero:"):])
+        if not path_text:
+            raise UserError(f"agent '{ref}': expected alphazero:<checkpoint dir>[,sims=N]")
+        agent = instantiate(AlphaZeroAgent, {"checkpoint": path_text, **parse_params(param_text, ref)}, ref)
+        agent.name = ref
+        return agent
     if ".py:" in ref:
         path_text, _, rest = ref.partition(".py:")
         class_name, _, param_text = rest.partition(":")
@@ -205,5 +239,11 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         agent = instantiate(cls, params, ref)
         agent.name = ref
         return agent
+    if Path(ref).expanduser().is_dir():
+        from agents.algorithms import load_run_agent
+
+        agent = load_run_agent(Path(ref).expanduser())
+        agent.name = ref
+        return agent
     known = ", ".join(list(BUILTINS) + plugin_names() + sorted(roster))
-    raise UserError(f"unknown agent '{ref}' (known: {known}; or path/to/file.py:ClassName)")
+    raise UserError(f"unknown agent '{ref}' (known: {known}; or a run directory, path/to/file.py:ClassName)")

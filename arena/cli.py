@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -47,6 +48,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _board_size(text: str) -> int:
+    value = _positive_int(text)
+    if not 5 <= value <= 19:
+        raise argparse.ArgumentTypeError(f"{value} is outside 5..19")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
@@ -56,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="arena", parents=[common],
                      description="Game-playing agents: watch them, rank them, train them, "
-                                 "play against them. With no command, plays a short demo.")
+                                 "play against them. With no command, opens the terminal app "
+                                 "(or plays a short demo when not run in a terminal).")
     parser.add_argument("--version", action="version", version=f"arena {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -85,9 +104,104 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", parents=[common], help="print a stored game move by move")
     p.add_argument("match_id", metavar="MATCH_ID", type=_positive_int, help="the match's id")
 
+    p = sub.add_parser("gtp", parents=[common], help="play Go as a GTP engine on stdin/stdout",
+                       description="Speak GTP v2 on stdin/stdout with AGENT as the engine, "
+                                   "for Go programs and servers (GoGui, gogui-twogtp, ...).")
+    p.add_argument("agent", metavar="AGENT", help="an agent reference (see `arena agents`)")
+    p.add_argument("--size", type=_board_size, default=9, metavar="N",
+                   help="board size until boardsize says otherwise, 5..19 (default 9)")
+    p.add_argument("--komi", type=_finite_float, default=7.5, metavar="K",
+                   help="komi until the komi command says otherwise (default 7.5)")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed of the agent's random choices (default 0)")
+
+    p = sub.add_parser("train", parents=[common], help="train a learning agent",
+                       description="Train ALGO (dqn, pg/reinforce, a2c, ppo) on GAME with the "
+                                   "preset hyperparameters from agents/presets/ALGO.yaml. "
+                                   "Ctrl-C saves a checkpoint and exits; --resume continues.")
+    p.add_argument("algo", metavar="ALGO", help="dqn, pg (reinforce), a2c or ppo")
+    p.add_argument("game", metavar="GAME", help="a single-player game id (see `arena games`)")
+    p.add_argument("--preset", metavar="NAME", help="a named preset (default: the game's own)")
+    p.add_argument("--steps", type=_positive_int, metavar="N",
+                   help="train until N env steps in all (default: the preset's total_steps)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="where the networks run (default from arena.toml)")
+    p.add_argument("--out", metavar="DIR", help="the run directory (default runs/ALGO-GAME-sS-TIME)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a hyperparameter (repeatable), e.g. --set lr=3e-4")
+    p.add_argument("--eval-every", type=_positive_int, metavar="N",
+                   help="evaluate every N steps (default: the preset's, else steps/20)")
+    p.add_argument("--eval-episodes", type=_positive_int, default=20, metavar="N",
+                   help="episodes per evaluation (default 20)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    p = sub.add_parser("eval", parents=[common], help="mean return of an agent ± 95% CI",
+                       description="Play AGENT on a single-player GAME for N seeded episodes "
+                                   "and report the mean return with its 95%% CI.")
+    p.add_argument("agent", metavar="AGENT", help="an agent reference, e.g. runs/ppo-cartpole-s0")
+    p.add_argument("game", metavar="GAME", help="a single-player game id")
+    p.add_argument("--episodes", type=_positive_int, default=20, metavar="N",
+                   help="episodes (default 20)")
+    p.add_argument("--seed", type=int, default=10_000, metavar="S",
+                   help="seed of the first episode (default 10000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("watch", parents=[common], help="watch agents play one game, live",
+                       description="Watch AGENTs play one game of GAME live, with what they think "
+                                   "beside the board: in the terminal app (--ui tui) or a window "
+                                   "(--ui window). Space pauses, + and - change the speed. "
+                                   "The game is stored.")
+    p.add_argument("game", metavar="GAME", help="a game id (see `arena games`)")
+    p.add_argument("agents", metavar="AGENT", nargs="+", help="one agent reference per seat")
+    p.add_argument("--ui", choices=["tui", "window"], default="tui",
+                   help="terminal app (default) or pygame window")
+    p.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
+                   help="speed multiplier (default 1)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="the game's seed (default 0)")
+
+    p = sub.add_parser("play", parents=[common], help="play a board game against an agent",
+                       description="Play GAME against AGENT: click or type your moves. "
+                                   "The game is stored (resigning forfeits).")
+    p.add_argument("game", metavar="GAME", help="tictactoe, connect4 or go5..go19")
+    p.add_argument("--vs", required=True, metavar="AGENT", help="the agent to play against")
+    p.add_argument("--as", dest="side", choices=["first", "second"], default="first",
+                   help="move first (default) or second")
+    p.add_argument("--ui", choices=["tui", "window"], default="tui",
+                   help="terminal app (default) or pygame window")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="the game's seed (default 0)")
+
     p = sub.add_parser("demo", parents=[common], help="a short demo match (connect four)")
     p.add_argument("--delay", type=float, default=None, metavar="SEC",
                    help="pause after each move (default 0.4 on a terminal, else 0)")
+
+    p = sub.add_parser("tournament", parents=[common], help="run and inspect tournaments",
+                       description="Round robins, gauntlets, swiss tournaments and single-player "
+                                   "leaderboards from a YAML spec (see tournaments/*.yaml). "
+                                   "Every game is stored at once; running a spec again resumes.")
+    tsub = p.add_subparsers(dest="tournament_action", metavar="ACTION", parser_class=_Parser,
+                            required=True)
+    t = tsub.add_parser("run", parents=[common], help="play a tournament (or resume it)")
+    t.add_argument("spec", metavar="SPEC", help="the tournament's YAML file")
+    t.add_argument("--backend", choices=["local", "ray"], default=None,
+                   help="local process pool or a Ray cluster (default: the spec's, else local)")
+    t.add_argument("--address", metavar="ADDR", default=None,
+                   help="the Ray cluster's address (ray backend; default: start a local one)")
+    t.add_argument("--concurrency", type=_positive_int, default=None, metavar="N",
+                   help="games at once (default: the spec's, else the cores)")
+    t.add_argument("--json", action="store_true", help="print the run and standings as JSON")
+    t = tsub.add_parser("show", parents=[common], help="a tournament's standings")
+    t.add_argument("name", metavar="NAME", help="the tournament's name (or its spec file)")
+    t.add_argument("--json", action="store_true", help="print the standings as JSON")
+    t = tsub.add_parser("export", parents=[common],
+                        help="standings as CSV/JSON, games as SGF/JSON, a ratings chart")
+    t.add_argument("name", metavar="NAME", help="the tournament's name (or its spec file)")
+    t.add_argument("--out", required=True, metavar="DIR", help="the directory to write into")
+    t.add_argument("--no-chart", action="store_true", help="skip ratings.png (no matplotlib)")
+    t.add_argument("--json", action="store_true", help="print the written paths as JSON")
+    t = tsub.add_parser("list", parents=[common], help="the stored tournaments")
+    t.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -112,7 +226,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     from arena.config import load_settings
 
     settings = load_settings(getattr(args, "config", None))
-    command = args.command or "demo"
+    command = args.command
+    if command is None:
+        command = "app" if sys.stdin.isatty() and sys.stdout.isatty() else "demo"
+    if command == "app":
+        from arena.tui import run_app
+
+        return run_app(settings=settings)
+    if command == "watch":
+        return _cmd_watch(args, settings)
+    if command == "play":
+        return _cmd_play(args, settings)
     if command == "games":
         return _cmd_games(args)
     if command == "agents":
@@ -121,9 +245,71 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_match(args, settings)
     if command == "replay":
         return _cmd_replay(args, settings)
+    if command == "gtp":
+        return _cmd_gtp(args, settings)
+    if command == "train":
+        return _cmd_train(args, settings)
+    if command == "eval":
+        return _cmd_eval(args, settings)
+    if command == "tournament":
+        from tournaments.commands import run_command
+
+        return run_command(args, settings)
     if command == "demo":
         return _cmd_demo(getattr(args, "delay", None), settings)
     raise UserError(f"unknown command '{command}'")
+
+
+def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
+    from pathlib import Path
+
+    from arena.train import run_training
+
+    summary = run_training(
+        args.algo, args.game, preset_name=args.preset, steps=args.steps, seed=args.seed,
+        device=args.device or settings.device, out=Path(args.out) if args.out else None,
+        resume=Path(args.resume) if args.resume else None, overrides=args.overrides,
+        eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+    )
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    how = "stopped early" if summary["stopped_early"] else "done"
+    print(f"{summary['algo']} on {summary['game']}: {how} at {summary['steps']:,} steps; "
+          f"eval {summary['final_eval_mean']:.1f} ± {summary['final_eval_ci95']:.1f}, "
+          f"best {summary['best_eval_mean']:.1f}")
+    print(f"run: {summary['run_dir']}  (arena match {summary['game']} {summary['run_dir']}; "
+          f"arena train --resume {summary['run_dir']})")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Any) -> int:
+    from agents.registry import make_agent
+    from arena.evaluate import episode_returns
+    from arena.stats import mean_ci95
+    from games.registry import resolve_game
+
+    game = resolve_game(args.game)
+    if game.players != 1:
+        raise UserError(f"eval is for single-player games; '{game.id}' has {game.players} "
+                        f"players (use `arena match`)")
+    agent = make_agent(args.agent, settings.roster_refs())
+    try:
+        returns = episode_returns(agent, game, args.episodes, seed=args.seed,
+                                  max_moves=settings.max_moves)
+    finally:
+        agent.close()
+    mean, half = mean_ci95(returns)
+    ci = None if half == float("inf") else half
+    if args.json:
+        print(json.dumps({"agent": args.agent, "game": game.id, "episodes": args.episodes,
+                          "seed": args.seed, "mean_return": mean, "ci95": ci,
+                          "returns": returns}))
+        return 0
+    ci_text = f" ± {ci:.2f} (95% CI)" if ci is not None else ""
+    print(f"{args.agent} on {game.id}: mean return {mean:.2f}{ci_text} over {args.episodes} "
+          f"episodes (min {min(returns):g}, max {max(returns):g})")
+    return 0
 
 
 def _cmd_games(args: argparse.Namespace) -> int:
@@ -159,6 +345,7 @@ def _cmd_agents(args: argparse.Namespace, settings: Any) -> int:
     for kind, name, desc in rows:
         print(f"{kind:<8}  {name:<{width}}  {desc}")
     print(f"{'file':<8}  {'path/to/file.py:ClassName':<{width}}  your own agent class")
+    print(f"{'gtp':<8}  {'gtp:<command line>':<{width}}  any GTP engine, for Go")
     return 0
 
 
@@ -171,7 +358,7 @@ def _display_names(names: list[str]) -> list[str]:
 def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
     from agents.registry import make_agent
     from arena.series import run_series
-    from arena.store import Store, StoreWriter
+    from arena.store import Store
     from games.registry import resolve_game
 
     game = resolve_game(args.game)
@@ -188,7 +375,7 @@ def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
     try:
         series = run_series(game, agents, list(args.agents), games=args.games, seed=args.seed,
                             time_per_move=time_per_move, max_moves=max_moves,
-                            observers=[StoreWriter(store)],
+                            observers=_match_observers(store, game, settings),
                             on_game=progress.update if progress else None)
     finally:
         if progress:
@@ -201,6 +388,26 @@ def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
         return 0
     _print_series(series, shown, settings)
     return 0
+
+
+def _cmd_gtp(args: argparse.Namespace, settings: Any) -> int:
+    from agents.registry import make_agent
+    from games.go.gtp import run_gtp
+
+    agent = make_agent(args.agent, settings.roster_refs())
+    return run_gtp(agent, size=args.size, komi=args.komi, seed=args.seed)
+
+
+def _match_observers(store: Any, game: Any, settings: Any) -> list[Any]:
+    """The store's writer, then (Go) the SGF writer: it names files by the stored match id."""
+    from arena.store import StoreWriter
+
+    observers: list[Any] = [StoreWriter(store)]
+    if game.id.startswith("go") and game.new_state is not None:
+        from games.go.sgf import SgfWriter
+
+        observers.append(SgfWriter(settings.data_dir / "sgf"))
+    return observers
 
 
 class _Progress:
@@ -277,6 +484,11 @@ def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
     if state is not None and match.moves:
         print(state.render_text(int(match.moves[-1][1])))
     print(f"result: {_describe_result(match)}")
+    if match.game.startswith("go"):
+        from games.go.sgf import sgf_path
+
+        path = sgf_path(settings.data_dir, match.id)
+        print(f"sgf: {path}" if path.exists() else f"sgf: none ({path} is missing)")
     return 0
 
 
@@ -319,6 +531,66 @@ class _BoardPrinter:
             r = event.result
             winner = r.agents[r.winner] if r.winner is not None else None
             print(f"{winner} wins." if winner else "A draw.")
+
+
+def _window_front_end() -> Any:
+    """The pygame front end (arena.window); UserError when it cannot be imported."""
+    try:
+        from arena import window
+    except ImportError as exc:
+        raise UserError(f"--ui window: the pygame front end is not available ({exc})") from None
+    return window
+
+
+def _check_agents(refs: list[str], settings: Any) -> None:
+    """Build each agent once, so a bad reference is reported before any screen opens."""
+    from agents.registry import make_agent
+
+    for ref in refs:
+        make_agent(ref, settings.roster_refs()).close()
+
+
+def _require_terminal() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError("the terminal app needs a terminal on stdin and stdout "
+                        "(try --ui window, or `arena match` for plain output)")
+
+
+def _cmd_watch(args: argparse.Namespace, settings: Any) -> int:
+    from games.registry import resolve_game
+
+    game = resolve_game(args.game)
+    if len(args.agents) != game.players:
+        raise UserError(f"game '{game.id}' is for {game.players} player(s); "
+                        f"got {len(args.agents)} agent(s): {' '.join(args.agents)}")
+    if args.ui == "window":
+        return _window_front_end().watch(game.id, list(args.agents), args.speed,
+                                         seed=args.seed, settings=settings)
+    _check_agents(list(args.agents), settings)
+    _require_terminal()
+    from arena.tui import StartRequest, run_app
+
+    return run_app(StartRequest("watch", game.id, list(args.agents), speed=args.speed,
+                                seed=args.seed), settings)
+
+
+def _cmd_play(args: argparse.Namespace, settings: Any) -> int:
+    from games.registry import resolve_game
+
+    game = resolve_game(args.game)
+    first = args.side == "first"
+    if args.ui == "window":
+        return _window_front_end().play(game.id, args.vs, first, seed=args.seed,
+                                        settings=settings)
+    if not (game.has_state and game.players == 2):
+        raise UserError(f"game '{game.id}' is not a two-player board game; the terminal app "
+                        f"plays tictactoe, connect4 and go5..go19 (try --ui window)")
+    _check_agents([args.vs], settings)
+    _require_terminal()
+    from arena.tui import StartRequest, run_app
+
+    return run_app(StartRequest("play", game.id, [args.vs], person_first=first, seed=args.seed),
+                   settings)
 
 
 def _cmd_demo(delay: float | None, settings: Any) -> int:

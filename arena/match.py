@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agents.base import Agent, Insight, MatchContext
+from agents.base import Agent, Insight, MatchContext, Resignation
 from arena.errors import UserError
 from games.registry import GameSpec
 
@@ -289,6 +289,8 @@ def play_match(
                     action = clock.call(agent.act, obs, mask) if agent.timed else agent.act(obs, mask)
                 except MoveTimeout:
                     raise _Forfeit(player, f"exceeded the time per move ({time_per_move:g} s)") from None
+                except Resignation as exc:
+                    raise _Forfeit(player, str(exc) or "resigned") from None
                 except Exception as exc:
                     raise _Forfeit(player, f"raised {type(exc).__name__}: {exc}") from None
                 think = time.perf_counter() - t0

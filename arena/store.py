@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 
 from arena.match import Event, MatchEnded, MatchResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS matches (
@@ -55,6 +55,51 @@ CREATE TABLE IF NOT EXISTS moves (
 CREATE INDEX IF NOT EXISTS matches_by_tag ON matches(tag);
 CREATE INDEX IF NOT EXISTS agents_by_name ON match_agents(agent);
 """
+
+# Schema 2: tournaments (tournaments/records.py reads and writes them). A planned
+# game is a row of tournament_games; the transaction that records its match also
+# marks it done, so a resumed tournament knows exactly which games remain.
+TOURNAMENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tournaments (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    game        TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    spec        TEXT NOT NULL,             -- the effective spec as JSON
+    fingerprint TEXT NOT NULL,             -- sha256 of what fixes the schedule and the games
+    created_at  REAL NOT NULL,
+    finished_at REAL,
+    note        TEXT                       -- e.g. why it stopped early (SPRT)
+);
+CREATE TABLE IF NOT EXISTS tournament_participants (
+    tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,           -- the name in the tournament (and in match_agents)
+    agent         TEXT NOT NULL,           -- its agent reference
+    position      INTEGER NOT NULL,        -- order in the spec
+    status        TEXT NOT NULL,           -- active | withdrawn
+    strikes       INTEGER NOT NULL DEFAULT 0,  -- crashes in a row
+    note          TEXT,                    -- why it was withdrawn
+    PRIMARY KEY (tournament_id, name)
+);
+CREATE TABLE IF NOT EXISTS tournament_games (
+    tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
+    game_key      TEXT NOT NULL,           -- stable: round, game index, seats, seed
+    ordinal       INTEGER NOT NULL,        -- order of play
+    round         INTEGER NOT NULL,
+    seats         TEXT NOT NULL,           -- JSON list of participant names, seat 0 moves first
+    seed          INTEGER NOT NULL,
+    status        TEXT NOT NULL,           -- planned | done | bye | skipped | void
+    match_id      INTEGER UNIQUE REFERENCES matches(id),
+    attempts      INTEGER NOT NULL DEFAULT 0,  -- voided attempts (harness errors)
+    note          TEXT,                    -- why it was voided, skipped or forfeited
+    finished_at   REAL,
+    PRIMARY KEY (tournament_id, game_key),
+    UNIQUE (tournament_id, ordinal)
+);
+"""
+
+#: version -> the script that brings a store of the version before it up to it.
+MIGRATIONS: dict[int, str] = {2: TOURNAMENT_SCHEMA}
 
 
 def _json_action(action: Any) -> str:
@@ -102,8 +147,10 @@ class Store:
 
             raise UserError(f"store '{self.path}' was written by a newer Arena "
                             f"(schema {version}, this one reads {SCHEMA_VERSION})")
+        # A new file gets every migration too: the migrations are its schema's later tables.
+        migrations = "".join(MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1))
         self.conn.executescript(
-            f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            f"BEGIN IMMEDIATE; {SCHEMA} {migrations} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
         )
 
     @contextmanager
@@ -120,8 +167,13 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def record(self, result: MatchResult) -> int:
-        """Write a match with its agents and moves in one transaction; its id."""
+    def record(self, result: MatchResult,
+               then: Callable[[sqlite3.Connection, int], None] | None = None) -> int:
+        """Write a match with its agents and moves in one transaction; its id.
+
+        `then(conn, match_id)`, if given, runs inside that same transaction (a
+        tournament marks its planned game done there): both happen or neither.
+        """
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO matches (uid, game, seed, started_at, duration_s, status, plies, "
@@ -144,6 +196,8 @@ class Store:
                 [(match_id, m.ply, m.player, _json_action(m.action), m.label, m.think_s * 1000.0)
                  for m in result.moves],
             )
+            if then is not None:
+                then(conn, match_id)
         result.match_id = match_id
         return match_id
 

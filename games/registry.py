@@ -174,3 +174,6 @@ def _resolve_pettingzoo(module_name: str, ref: str) -> GameSpec:
     players = len(factory().possible_agents)
     return GameSpec(ref, module_name.rsplit(".", 1)[-1], players, factory,
                     description="PettingZoo AEC env")
+
+
+import games.atari  # noqa: E402,F401  (registers pong and space-invaders; ale_py loads lazily)

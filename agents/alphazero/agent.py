@@ -1,0 +1,86 @@
+"""`alphazero:<checkpoint dir>[,sims=N]`: plays with a trained network and PUCT search.
+
+The agent keeps one search tree for the whole game and moves its root along
+every move it hears (its own and the opponent's), so the statistics of the
+subtree that was actually played are reused. It plays the most visited move,
+without noise. Leaves are evaluated `batch` at a time (a small virtual loss
+keeps them apart), which pays on a GPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.alphazero.evaluators import TorchEvaluator
+from agents.alphazero.mcts import MCTS, SearchConfig
+from agents.alphazero.network import load_net
+from agents.base import ActionInsight, Insight, MatchContext, Resignation, SearchAgent
+from agents.learner import resolve_device
+from arena.errors import UserError
+
+
+class AlphaZeroAgent(SearchAgent):
+    """PUCT search with a policy+value network loaded from a checkpoint directory.
+
+    `resign` (e.g. -0.95): resign when the best move's value falls below it;
+    None never resigns.
+    """
+
+    name = "alphazero"
+
+    def __init__(self, checkpoint: str, sims: int = 200, batch: int = 8, c_init: float = 1.25,
+                 resign: float | None = None, device: str = "auto") -> None:
+        if sims < 1:
+            raise ValueError(f"sims must be at least 1, got {sims}")
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        self.checkpoint = Path(checkpoint).expanduser()
+        net, self.features, self.meta = load_net(self.checkpoint, resolve_device(device))
+        self.evaluator = TorchEvaluator(net, self.features, next(net.parameters()).device)
+        self.sims = sims
+        self.batch = batch
+        self.search_config = SearchConfig(sims=sims, c_init=c_init, resign_threshold=resign)
+        self.tree: MCTS | None = None
+        self._searched: Any = None  # the root of the last search; explain() reads it after the move
+
+    def start(self, ctx: MatchContext) -> None:
+        if ctx.game.id != self.features.game_id:
+            raise UserError(f"agent '{self.name}' was trained on {self.features.game_id}, "
+                            f"not on {ctx.game.id}")
+        super().start(ctx)
+
+    def reset(self) -> None:
+        self.tree = None
+        self._searched = None
+
+    def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
+        if self.tree is None:
+            self.tree = MCTS(self.state, self.search_config, self.rng)
+        tree = self.tree
+        tree.search(self.evaluator, self.sims, batch=self.batch)
+        self._searched = tree.root
+        if tree.should_resign():
+            raise Resignation(f"value {tree.best_value():+.2f} is below {self.search_config.resign_threshold}")
+        return tree.choose(move_number=10**9)  # always the most visited move
+
+    def observe(self, player: int, action: Any) -> None:
+        super().observe(player, action)
+        if self.tree is not None:
+            self.tree.advance(int(action))
+
+    def explain(self) -> Insight | None:
+        """The root's moves, most visited first: visits, prior and win rate (Q mapped to [0, 1])."""
+        root = self._searched
+        if root is None or not root.expanded or root.visits <= 1:
+            return None
+        order = np.argsort(-root.N, kind="stable")
+        state = root.state
+        moves = [ActionInsight(root.actions[i], state.action_label(root.actions[i]),
+                               (float(root.Q[i]) + 1.0) / 2.0, visits=int(root.N[i]),
+                               prior=float(root.clean_prior[i]))
+                 for i in order if root.N[i] > 0]
+        return Insight("mcts", moves, value=root.value_sum / root.visits,
+                       note=f"{int(root.visits)} visits at the root")

@@ -1,0 +1,144 @@
+"""The residual policy+value network of AlphaGo Zero, sized per game.
+
+    planes (B, C, H, W)
+      -> conv3x3 + BN + ReLU                      (the stem)
+      -> `blocks` x [conv3x3 BN ReLU conv3x3 BN, + skip, ReLU]
+      -> policy head: conv1x1 (2) BN ReLU, flatten, linear -> num_actions logits
+      -> value head:  conv1x1 (1) BN ReLU, flatten, linear -> hidden, ReLU,
+                      linear -> 1, tanh           (value in [-1, 1] for the side to move)
+
+The policy head's final linear layer maps the board features to every
+action of the game, so Go gets n*n points + pass and connect four its 7
+columns from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.alphazero.features import GameFeatures, game_features
+from agents.checkpoint import META, MODEL, atomic_save_tensors, load_tensors, read_meta, write_meta
+from arena.errors import UserError
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """The network's size: residual blocks, channels, value head width."""
+
+    blocks: int = 4
+    channels: int = 64
+    value_hidden: int = 64
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: The default network per game: big enough to learn the game, small enough for a laptop.
+DEFAULT_NETS: dict[str, NetConfig] = {
+    "tictactoe": NetConfig(blocks=2, channels=32, value_hidden=32),
+    "connect4": NetConfig(blocks=5, channels=64, value_hidden=64),
+    "go5": NetConfig(blocks=4, channels=64, value_hidden=64),
+    "go7": NetConfig(blocks=5, channels=64, value_hidden=64),
+    "go9": NetConfig(blocks=6, channels=64, value_hidden=128),
+    "go13": NetConfig(blocks=10, channels=128, value_hidden=256),
+    "go19": NetConfig(blocks=20, channels=256, value_hidden=256),
+}
+
+
+def default_net(game_id: str) -> NetConfig:
+    """The default NetConfig for a game (the go9 one for Go sizes not listed)."""
+    return DEFAULT_NETS.get(game_id, DEFAULT_NETS["go9"])
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a skip connection."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(x + y)
+
+
+class PolicyValueNet(nn.Module):
+    """planes (B, C, H, W) -> (policy logits (B, num_actions), value (B,) in [-1, 1])."""
+
+    def __init__(self, shape: tuple[int, int, int], num_actions: int,
+                 config: NetConfig = NetConfig()) -> None:
+        super().__init__()
+        c_in, h, w = shape
+        ch = config.channels
+        self.shape = tuple(shape)
+        self.num_actions = num_actions
+        self.config = config
+        self.stem = nn.Sequential(nn.Conv2d(c_in, ch, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(ch), nn.ReLU())
+        self.tower = nn.Sequential(*(ResidualBlock(ch) for _ in range(config.blocks)))
+        self.policy_conv = nn.Sequential(nn.Conv2d(ch, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU())
+        self.policy_fc = nn.Linear(2 * h * w, num_actions)
+        self.value_conv = nn.Sequential(nn.Conv2d(ch, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU())
+        self.value_fc = nn.Sequential(nn.Linear(h * w, config.value_hidden), nn.ReLU(),
+                                      nn.Linear(config.value_hidden, 1))
+
+    @classmethod
+    def for_game(cls, features: GameFeatures, config: NetConfig | None = None) -> PolicyValueNet:
+        """A fresh network for a game (its default size unless `config` is given)."""
+        return cls(features.shape, features.num_actions, config or default_net(features.game_id))
+
+    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.tower(self.stem(planes))
+        logits = self.policy_fc(self.policy_conv(x).flatten(1))
+        value = torch.tanh(self.value_fc(self.value_conv(x).flatten(1))).squeeze(1)
+        return logits, value
+
+
+def save_net(directory: Path, net: PolicyValueNet, game_id: str,
+             extra: dict[str, Any] | None = None) -> None:
+    """Write a playable checkpoint: model.safetensors, then meta.json (algo 'alphazero').
+
+    meta.json records the game, the net config and the input shape; `extra`
+    (steps, hyperparameters...) is merged in. Both writes are atomic.
+    """
+    directory = Path(directory)
+    atomic_save_tensors(directory / MODEL, net.state_dict())
+    meta: dict[str, Any] = {"algo": "alphazero", "game": game_id, "net": net.config.to_dict(),
+                            "input_shape": list(net.shape), "num_actions": net.num_actions}
+    meta.update(extra or {})
+    write_meta(directory, meta)
+
+
+def load_net(directory: Path, device: torch.device | str = "cpu"
+             ) -> tuple[PolicyValueNet, GameFeatures, dict[str, Any]]:
+    """(network in eval mode, its game's features, meta) from a checkpoint written by save_net.
+
+    UserError for a directory that is not an AlphaZero checkpoint or whose
+    weights do not fit the recorded network.
+    """
+    directory = Path(directory)
+    meta = read_meta(directory)
+    if meta.get("algo") != "alphazero":
+        raise UserError(f"'{directory}' is a '{meta.get('algo')}' checkpoint, not an alphazero one")
+    features = game_features(str(meta.get("game")))
+    try:
+        config = NetConfig(**meta.get("net", {}))
+    except TypeError as exc:
+        raise UserError(f"'{directory / META}': bad 'net' field: {exc}") from None
+    net = PolicyValueNet(features.shape, features.num_actions, config)
+    try:
+        net.load_state_dict(load_tensors(directory / MODEL))
+    except RuntimeError as exc:
+        raise UserError(f"'{directory / MODEL}' does not fit the network in meta.json: "
+                        f"{str(exc).splitlines()[0]}") from None
+    return net.to(device).eval(), features, meta

@@ -1,0 +1,521 @@
+"""DQN (Mnih et al. 2015) with the usual switches: double DQN, dueling heads, Polyak targets.
+
+One module, read top to bottom: the hyperparameters (`DQNConfig`), the agent
+that plays a trained network (`DQNAgent`), then the learner (`DQN`) with its
+training loop and checkpoints. The Bellman target is in `DQN._update`.
+
+How a run goes: `num_envs` copies of the game's training env
+(GameSpec.make_gym(train=True)) step in a gymnasium SyncVectorEnv; actions are
+epsilon-greedy with epsilon falling linearly; every transition goes into a
+replay ring (agents/replay_buffer.py); every `train_freq` vector steps, once
+`learning_starts` env steps are stored, `gradient_steps` minibatch updates
+regress Q(s, a) on r + gamma * max_a' Q_target(s', a'); the target net follows
+the online net by a hard copy (tau=1) or Polyak averaging every
+`target_update` updates.
+
+Determinism and exact resume: every episode of env i is reset with a seed
+derived from (seed, i, episode number), exploration and replay sampling use
+their own seeded numpy generators, and the network is initialised from
+`seed`. A checkpoint with train state stores the actions taken so far in each
+unfinished episode; resuming resets those episodes with their seeds and
+replays the actions, so the envs are exactly where they were and a resumed
+run continues bit-for-bit like an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.base import ActionInsight, Agent, Insight, MatchContext
+from agents.checkpoint import (
+    MODEL,
+    REPLAY,
+    TRAIN_STATE,
+    TRAIN_STATE_JSON,
+    atomic_save_tensors,
+    atomic_write_json,
+    load_tensors,
+    optimizer_from_tensors,
+    optimizer_to_tensors,
+    read_meta,
+    write_meta,
+)
+from agents.learner import Learner, TrainHooks, config_from_dict
+from agents.nets import QNetwork
+from agents.replay_buffer import AnyReplay, load_replay_buffer, make_replay_buffer
+from arena.errors import UserError
+
+
+@dataclass
+class DQNConfig:
+    """DQN hyperparameters. Steps are env steps (summed over the vector envs) unless noted."""
+
+    total_steps: int = 100_000  # the run's length; the epsilon and lr schedules span it
+    lr: float = 1e-4  # Adam step size at the start
+    lr_final_fraction: float = 1.0  # lr falls linearly to lr * this at total_steps (1.0: constant)
+    adam_eps: float = 1e-8
+    gamma: float = 0.99
+    n_step: int = 1  # bootstrap after n rewards (n-step returns); 1 is classic DQN
+    buffer_size: int = 100_000  # transitions kept in the replay ring
+    batch_size: int = 32
+    learning_starts: int = 1_000  # env steps of pure collection before the first update
+    train_freq: int = 4  # vector-env steps between rounds of updates
+    gradient_steps: int = 1  # minibatch updates per round
+    target_update: int = 1_000  # updates between target-net updates
+    tau: float = 1.0  # target <- tau * online + (1 - tau) * target; 1.0 is a hard copy
+    exploration_fraction: float = 0.1  # share of total_steps over which epsilon falls
+    epsilon_initial: float = 1.0
+    epsilon_final: float = 0.05
+    huber: bool = True  # Huber (smooth L1) loss on the TD error; False: squared error
+    max_grad_norm: float = 10.0  # clip the gradient's global norm; 0 turns clipping off
+    double_dqn: bool = True  # the online net picks a', the target net values it
+    dueling: bool = False  # Q = V + A - mean(A)
+    hidden: tuple[int, ...] = (64, 64)  # MLP hidden sizes (vector observations only)
+    num_envs: int = 1  # envs stepped together (gymnasium SyncVectorEnv)
+    save_replay: bool = True  # checkpoints with train state include the replay buffer
+    log_every: int = 1_000  # env steps between hooks.log calls
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        positive = ("total_steps", "n_step", "buffer_size", "batch_size", "train_freq",
+                    "gradient_steps", "target_update", "num_envs", "log_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise UserError(f"dqn: {name}={getattr(self, name)} must be at least 1")
+        if not self.lr > 0:
+            raise UserError(f"dqn: lr={self.lr} must be positive")
+        for name in ("gamma", "exploration_fraction", "epsilon_initial", "epsilon_final",
+                     "lr_final_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise UserError(f"dqn: {name}={getattr(self, name)} must be within [0, 1]")
+        if not 0.0 < self.tau <= 1.0:
+            raise UserError(f"dqn: tau={self.tau} must be within (0, 1]")
+        if any(h < 1 for h in self.hidden):
+            raise UserError(f"dqn: hidden={list(self.hidden)} sizes must be at least 1")
+
+
+class DQNAgent(Agent):
+    """Plays a Q-network greedily: the legal action with the highest Q-value."""
+
+    name = "dqn"
+
+    def __init__(self, net: QNetwork, n_actions: int, device: torch.device | str = "cpu"):
+        self.net = net.eval()
+        self.n_actions = n_actions
+        self.device = torch.device(device)
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def start(self, ctx: MatchContext) -> None:
+        n = getattr(ctx.action_space, "n", None)
+        if n is not None and int(n) != self.n_actions:
+            raise UserError(f"this DQN network has {self.n_actions} actions; "
+                            f"game '{ctx.game.id}' has {int(n)}")
+        super().start(ctx)
+
+    def reset(self) -> None:
+        self._last = None
+
+    def q_values(self, observation: Any) -> np.ndarray:
+        """Q(observation, a) for every action a."""
+        obs = torch.as_tensor(np.asarray(observation), device=self.device).unsqueeze(0)
+        with torch.inference_mode():
+            return self.net(obs)[0].double().cpu().numpy()
+
+    def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
+        q = self.q_values(observation)
+        legal = (np.flatnonzero(action_mask) if action_mask is not None
+                 else np.arange(len(q)))
+        if len(legal) == 0:
+            raise ValueError("no legal action to play")
+        self._last = (q, legal)
+        return int(legal[np.argmax(q[legal])])
+
+    def explain(self) -> Insight | None:
+        """Q-values of the legal actions of the last position, best first."""
+        if self._last is None:
+            return None
+        q, legal = self._last
+        order = legal[np.argsort(-q[legal], kind="stable")]
+        return Insight("q", [ActionInsight(int(a), str(int(a)), float(q[a])) for a in order],
+                       value=float(q[order[0]]))
+
+
+def _has_episode_statistics(env: gym.Env) -> bool:
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.RecordEpisodeStatistics):
+            return True
+        env = env.env
+    return False
+
+
+def _train_env(spec: Any) -> gym.Env:
+    """The game's training env, with episode statistics (the game puts them before any clipping)."""
+    env = spec.make_gym(train=True)
+    return env if _has_episode_statistics(env) else gym.wrappers.RecordEpisodeStatistics(env)
+
+
+class DQN(Learner):
+    """Deep Q-learning on a single-player game with a discrete action space."""
+
+    algo = "dqn"
+    Config = DQNConfig
+
+    def __init__(self, game_id: str, config: DQNConfig, device: torch.device, seed: int):
+        spec = _single_player_spec(game_id)
+        probe = spec.make_gym(train=True)
+        try:
+            obs_space, action_space = probe.observation_space, probe.action_space
+        finally:
+            probe.close()
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise UserError(f"DQN needs a discrete action space; game '{game_id}' has {action_space}")
+        if not isinstance(obs_space, gym.spaces.Box):
+            raise UserError(f"DQN needs array observations; game '{game_id}' has {obs_space}")
+        self._setup(game_id, config, torch.device(device), seed, tuple(obs_space.shape),
+                    str(np.dtype(obs_space.dtype)), int(action_space.n))
+
+    def _setup(self, game_id: str, config: DQNConfig, device: torch.device, seed: int,
+               obs_shape: tuple[int, ...], obs_dtype: str, n_actions: int) -> None:
+        self.game_id = game_id
+        self.config = config
+        self.device = device
+        self.seed = int(seed)
+        self.obs_shape, self.obs_dtype, self.n_actions = obs_shape, obs_dtype, n_actions
+        with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
+            torch.manual_seed(self.seed)
+            self.q = QNetwork(obs_shape, obs_dtype, n_actions, config.hidden, config.dueling)
+        self.q.to(device)
+        self.target = copy.deepcopy(self.q)
+        self.target.requires_grad_(False)
+        # Parameter lists once: Module.parameters() walks the module tree on every call.
+        self._q_params = list(self.q.parameters())
+        self._target_params = list(self.target.parameters())
+        # fused: one kernel for all parameters, much less per-update overhead for small nets
+        self.optimizer = torch.optim.Adam(self._q_params, lr=config.lr, eps=config.adam_eps,
+                                          fused=True)
+        self.steps = 0  # env steps
+        self.vector_steps = 0  # calls to envs.step
+        self.updates = 0  # gradient steps
+        self.rng = np.random.default_rng([self.seed, 1])  # exploration
+        self.replay: AnyReplay | None = None  # allocated when training starts
+        self.envs: gym.vector.SyncVectorEnv | None = None
+        self._obs: np.ndarray | None = None
+        n = config.num_envs
+        self._episode_index = [0] * n  # episodes started per env (picks the reset seed)
+        self._episode_actions: list[list[int]] = [[] for _ in range(n)]  # for exact resume
+        self._log_sums = {"loss": 0.0, "q": 0.0, "count": 0}
+        self._next_log = config.log_every
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    def epsilon(self, step: int | None = None) -> float:
+        """Exploration rate at env step `step` (default: now); linear, then flat."""
+        cfg = self.config
+        step = self.steps if step is None else step
+        duration = cfg.exploration_fraction * cfg.total_steps
+        progress = min(1.0, step / duration) if duration > 0 else 1.0
+        return cfg.epsilon_initial + progress * (cfg.epsilon_final - cfg.epsilon_initial)
+
+    def learning_rate(self, step: int | None = None) -> float:
+        """Adam's step size at env step `step` (default: now); linear decay over total_steps."""
+        cfg = self.config
+        step = self.steps if step is None else step
+        progress = min(1.0, step / cfg.total_steps)
+        return cfg.lr * (1.0 - progress * (1.0 - cfg.lr_final_fraction))
+
+    # -- environments ------------------------------------------------------------------------
+
+    def _episode_seed(self, env_index: int) -> int:
+        entropy = [self.seed, env_index, self._episode_index[env_index]]
+        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+    def _start_envs(self) -> None:
+        """Make the vector env and bring every env to where training left it.
+
+        Fresh runs reset each env with its first episode seed; resumed runs reset
+        each with its current episode's seed and replay that episode's actions.
+        """
+        spec = _single_player_spec(self.game_id)
+        n = self.config.num_envs
+        self.envs = gym.vector.SyncVectorEnv([lambda: _train_env(spec) for _ in range(n)],
+                                             autoreset_mode=gym.vector.AutoresetMode.DISABLED)
+        self.envs.action_space.seed(self.seed)
+        obs, _ = self.envs.reset(seed=[self._episode_seed(i) for i in range(n)])
+        for i, actions in enumerate(self._episode_actions):
+            for action in actions:
+                step = self.envs.envs[i].step(action)
+                if step[2] or step[3]:
+                    raise RuntimeError("resume: the replayed episode ended early; "
+                                       "the environment is not deterministic given its seed")
+                obs[i] = step[0]
+        self._obs = obs
+        if self.replay is None:
+            self.replay = make_replay_buffer(self.config.buffer_size, self.obs_shape,
+                                             self.obs_dtype, n, seed=self.seed)
+
+    def close(self) -> None:
+        """Close the training envs (training can start again later)."""
+        if self.envs is not None:
+            self.envs.close()
+            self.envs = None
+
+    # -- acting and learning -----------------------------------------------------------------
+
+    def _act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
+        """Epsilon-greedy actions for a batch of observations."""
+        n = len(obs)
+        # Both draws happen every step, so the generator's sequence does not depend on epsilon.
+        explore = self.rng.random(n) < epsilon
+        random_actions = self.rng.integers(0, self.n_actions, size=n)
+        if explore.all():
+            return random_actions
+        with torch.no_grad():
+            greedy = self.q(torch.as_tensor(obs, device=self.device)).argmax(dim=1).cpu().numpy()
+        return np.where(explore, random_actions, greedy)
+
+    def _update(self) -> tuple[float, float]:
+        """One gradient step on a replay minibatch; (loss, mean Q of the actions taken)."""
+        cfg = self.config
+        assert self.replay is not None
+        batch = self.replay.sample(cfg.batch_size, cfg.n_step, cfg.gamma)
+        dev = self.device
+        obs = torch.as_tensor(batch.obs, device=dev)
+        actions = torch.as_tensor(batch.actions, device=dev)
+        rewards = torch.as_tensor(batch.rewards, device=dev)
+        next_obs = torch.as_tensor(batch.next_obs, device=dev)
+        terminated = torch.as_tensor(batch.terminated, device=dev)
+        discounts = torch.as_tensor(batch.discounts, device=dev)  # gamma ** (steps to next_obs)
+
+        with torch.no_grad():
+            next_q_target = self.target(next_obs)
+            if cfg.double_dqn:  # van Hasselt et al. 2016: decouple choosing a' from valuing it
+                next_actions = self.q(next_obs).argmax(dim=1, keepdim=True)
+            else:
+                next_actions = next_q_target.argmax(dim=1, keepdim=True)
+            next_value = next_q_target.gather(1, next_actions).squeeze(1)
+            # The Bellman target y = r + gamma * (1 - terminated) * Q_target(s', a'); with
+            # n-step returns r sums n discounted rewards and gamma becomes gamma ** n.
+            # Only true terminals stop the bootstrap: a time-limit truncation is not the
+            # end of the task, so Q(s') still counts there.
+            target = rewards + discounts * (1.0 - terminated) * next_value
+
+        q_taken = self.q(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
+        loss = F.smooth_l1_loss(q_taken, target) if cfg.huber else F.mse_loss(q_taken, target)
+
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self._q_params, cfg.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        self.updates += 1
+
+        if self.updates % cfg.target_update == 0:
+            with torch.no_grad():
+                if cfg.tau >= 1.0:
+                    torch._foreach_copy_(self._target_params, self._q_params)
+                else:  # Polyak: target <- target + tau * (online - target)
+                    torch._foreach_lerp_(self._target_params, self._q_params, cfg.tau)
+        return float(loss.detach()), float(q_taken.detach().mean())
+
+    def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:
+        """Train until `self.steps` reaches `until_step` or `hooks.tick` returns False.
+
+        Calls hooks.episode for every finished training episode (its unclipped
+        return when the game records it before clipping), hooks.log every
+        `log_every` env steps, and hooks.tick after every vector step.
+        """
+        hooks = hooks or TrainHooks()
+        cfg = self.config
+        if self.steps >= until_step:
+            return
+        if self.envs is None:
+            self._start_envs()
+        assert self.envs is not None and self.replay is not None and self._obs is not None
+        while self.steps < until_step:
+            epsilon = self.epsilon()
+            actions = self._act(self._obs, epsilon)
+            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
+            done = terminated | truncated
+            # next_obs is the real last observation of a finished episode (no autoreset).
+            self.replay.add(self._obs, actions, rewards, next_obs, terminated, done)
+            self.steps += cfg.num_envs
+            self.vector_steps += 1
+            for i, action in enumerate(actions):
+                self._episode_actions[i].append(int(action))
+            if done.any():
+                next_obs = self._end_episodes(done, infos, hooks)
+            self._obs = next_obs
+
+            warm = len(self.replay) >= max(1, min(cfg.learning_starts, cfg.buffer_size))
+            if warm and self.vector_steps % cfg.train_freq == 0:
+                for _ in range(cfg.gradient_steps):
+                    loss, q = self._update()
+                    self._log_sums["loss"] += loss
+                    self._log_sums["q"] += q
+                    self._log_sums["count"] += 1
+            if self.steps >= self._next_log:
+                self._log(hooks)
+            if not hooks.tick(self.steps):
+                break
+
+    def _end_episodes(self, done: np.ndarray, infos: dict[str, Any],
+                      hooks: TrainHooks) -> np.ndarray:
+        """Report finished episodes and reset their envs with the next episode seeds."""
+        assert self.envs is not None
+        stats = infos.get("episode", {})
+        has = infos.get("_episode", np.zeros(len(done), dtype=bool))
+        for i in np.flatnonzero(done):
+            if has[i]:
+                hooks.episode(self.steps, float(stats["r"][i]), int(stats["l"][i]))
+            self._episode_index[i] += 1
+            self._episode_actions[i] = []
+        seeds = [self._episode_seed(i) if done[i] else None for i in range(len(done))]
+        obs, _ = self.envs.reset(seed=seeds, options={"reset_mask": done.copy()})
+        return obs
+
+    def _log(self, hooks: TrainHooks) -> None:
+        count = self._log_sums["count"]
+        metrics = {"epsilon": self.epsilon(), "lr": self.learning_rate(),
+                   "updates": float(self.updates)}
+        if count:
+            metrics["loss"] = self._log_sums["loss"] / count
+            metrics["q"] = self._log_sums["q"] / count
+        hooks.log(self.steps, metrics)
+        self._log_sums = {"loss": 0.0, "q": 0.0, "count": 0}
+        every = self.config.log_every
+        self._next_log = (self.steps // every + 1) * every
+
+    # -- playing -----------------------------------------------------------------------------
+
+    def agent(self) -> DQNAgent:
+        """A greedy agent with a snapshot of the current network (later training leaves it be)."""
+        return DQNAgent(copy.deepcopy(self.q), self.n_actions, self.device)
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def save(self, directory: Path, with_train_state: bool = True) -> None:
+        """Write model.safetensors, optionally the train state (and replay), then meta.json."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_save_tensors(directory / MODEL, self.q.state_dict())
+        with_replay = False
+        if with_train_state:
+            tensors = {f"target.{k}": v for k, v in self.target.state_dict().items()}
+            opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
+            tensors.update(opt_tensors)
+            atomic_save_tensors(directory / TRAIN_STATE, tensors)
+            with_replay = self.config.save_replay and self.replay is not None
+            if with_replay:
+                assert self.replay is not None
+                self.replay.save(directory / REPLAY)
+            atomic_write_json(directory / TRAIN_STATE_JSON, {
+                "steps": self.steps, "vector_steps": self.vector_steps, "updates": self.updates,
+                "epsilon": self.epsilon(), "lr": self.learning_rate(),
+                # Training draws only from its own generators (exploration here, sampling in
+                # the replay's state, episode seeds from counters), never the global RNGs.
+                "explore_rng": self.rng.bit_generator.state,
+                "optimizer": opt_rest, "episode_index": self._episode_index,
+                "episode_actions": self._episode_actions, "log_sums": self._log_sums,
+                "next_log": self._next_log, "started": self.envs is not None,
+            })
+        write_meta(directory, {
+            "algo": self.algo, "game": self.game_id, "config": asdict(self.config),
+            "steps": self.steps, "seed": self.seed, "obs_shape": list(self.obs_shape),
+            "obs_dtype": self.obs_dtype, "n_actions": self.n_actions,
+            "train_state": with_train_state, "replay": with_replay,
+        })
+
+    @classmethod
+    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> DQN:
+        """A DQN from a checkpoint directory; with `for_training`, ready to resume exactly.
+
+        Needs no env unless training resumes. Refuses pickles (UserError) and
+        never unpickles anything.
+        """
+        directory = Path(directory)
+        if directory.is_file():
+            load_tensors(directory)  # names pickles and torch.save files as such
+            raise UserError(f"'{directory}' is a file; a DQN checkpoint is a directory with "
+                            "meta.json and model.safetensors")
+        meta = read_meta(directory)
+        if meta["algo"] != cls.algo:
+            raise UserError(f"'{directory}' is a '{meta['algo']}' checkpoint, not 'dqn'")
+        where = f"{directory / 'meta.json'}"
+        try:
+            config = config_from_dict(DQNConfig, meta["config"], where)
+            game_id, seed = str(meta["game"]), int(meta["seed"])
+            shape = tuple(int(d) for d in meta["obs_shape"])
+            obs_dtype, n_actions = str(meta["obs_dtype"]), int(meta["n_actions"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{where}: missing or bad field: {exc}") from None
+        self = cls.__new__(cls)
+        self._setup(game_id, config, torch.device(device), seed, shape, obs_dtype, n_actions)
+        _load_weights(self.q, load_tensors(directory / MODEL, device), directory / MODEL)
+        self.steps = int(meta["steps"])
+        if not for_training:
+            self.target.load_state_dict(self.q.state_dict())
+            return self
+        if not meta.get("train_state"):
+            raise UserError(f"'{directory}' was saved without train state; it can play "
+                            "but not resume training")
+        tensors = load_tensors(directory / TRAIN_STATE, device)
+        _load_weights(self.target, {k[len("target."):]: v for k, v in tensors.items()
+                                    if k.startswith("target.")}, directory / TRAIN_STATE)
+        state = _read_json(directory / TRAIN_STATE_JSON)
+        optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+        self.vector_steps, self.updates = int(state["vector_steps"]), int(state["updates"])
+        self.rng.bit_generator.state = state["explore_rng"]
+        self._episode_index = [int(i) for i in state["episode_index"]]
+        self._episode_actions = [[int(a) for a in acts] for acts in state["episode_actions"]]
+        self._log_sums = dict(state["log_sums"])
+        self._next_log = int(state["next_log"])
+        if meta.get("replay"):
+            self.replay = load_replay_buffer(directory / REPLAY)
+        # Without a saved replay, training refills a new buffer for learning_starts
+        # transitions before updating again (see `train`).
+        return self
+
+
+def _single_player_spec(game_id: str) -> Any:
+    from games.registry import resolve_game
+
+    spec = resolve_game(game_id)
+    if spec.make_gym is None:
+        raise UserError(f"DQN trains on single-player games; '{game_id}' has {spec.players} players")
+    return spec
+
+
+def _load_weights(net: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    try:
+        net.load_state_dict(tensors)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UserError(f"'{path}' does not fit this network: {first}") from None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"checkpoint file '{path}' does not exist")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"'{path}' is not valid JSON: {exc}") from None
+
+
+def load_agent(directory: Path, device: str | torch.device = "cpu") -> DQNAgent:
+    """The greedy agent of a DQN checkpoint directory (no env needed)."""
+    return DQN.load(Path(directory), torch.device(device)).agent()
+
+
+__all__ = ["DQN", "DQNAgent", "DQNConfig", "load_agent"]

@@ -1,0 +1,408 @@
+"""Experience replay for DQN: fixed-size rings of transitions, uniform sampling.
+
+Two layouts, one interface (`add`, `sample`, `save`, `load`, `nbytes`):
+
+`ReplayBuffer` (vector observations)
+    obs and next_obs as float32 rows, plus action, reward and `terminated`.
+    Small observations (CartPole: 16 bytes) make the duplication of next_obs
+    irrelevant, and it keeps time-limit truncation exact.
+
+`FrameReplayBuffer` (stacked uint8 pixels, e.g. Atari's (4, 84, 84))
+    A frame-stacked observation shares 3 of its 4 frames with the next one, so
+    storing whole stacks would keep every frame 8 times (4 per obs, 4 per
+    next_obs). Here every single frame is stored once, in a ring of frames,
+    and each stored frame records `prev`: the slot of the frame before it *in
+    the same episode*. The first frame of an episode points to itself. A
+    transition keeps only the slot of the newest frame of obs and of next_obs;
+    sampling rebuilds a stack by following `prev` stack-1 times. Because
+    pointers never leave an episode, a stack can never mix episodes, and the
+    self-pointer repeats the first frame exactly like gymnasium's
+    FrameStackObservation(padding_type="reset") pads a fresh episode.
+
+    The buffer never has to trust that: `add` receives the real stacks and
+    writes the frames needed to reproduce them exactly. When next_obs[:-1]
+    equals obs[1:] (the normal step) it writes one frame, next_obs[-1]; at an
+    episode start, or for any stack that does not continue the previous one, it
+    writes the stack as a new chain (one frame for a reset-padded stack whose
+    frames are all equal). So `sample` returns bit-for-bit the arrays that
+    were added, whatever the padding.
+
+    The frame ring holds a little more than `capacity` frames (episode starts
+    cost frames too). Every frame carries its write number (`frame_serial`); a
+    transition whose oldest frame has been overwritten is invalid and is never
+    sampled (sampling redraws it). Memory per transition: one 84x84 frame (7,056 bytes) plus the
+    3% spare frames and 53 bytes of indices, 7,330 bytes in all; 1M Atari
+    transitions take 7.3 GB, where whole uint8 stacks for obs and next_obs
+    would take 56 GB.
+
+Sampling is uniform over the stored (valid) transitions, vectorised numpy, from
+the buffer's own seeded generator, whose state is saved with the buffer, so a
+resumed run draws the same batches as an uninterrupted one.
+
+n-step returns: `sample(batch, n_step=n, gamma=g)` sums up to n discounted
+rewards of the same env's following transitions, stopping at the episode's
+end, and hands back the observation to bootstrap from with its discount g**m
+(m <= n steps taken). Each `add` writes one transition per env in env order,
+so env e's next transition is num_envs slots further on; a per-transition
+write number (`order`) tells a real successor from an overwritten or unwritten slot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+
+from agents.checkpoint import atomic_save_tensors, load_tensors
+from arena.errors import UserError
+
+_META_KEY = "arena_replay"
+
+
+@dataclass
+class Batch:
+    """A sample of transitions (numpy arrays, first axis = batch)."""
+
+    obs: np.ndarray
+    actions: np.ndarray  # int64
+    rewards: np.ndarray  # float32: r_t, or the discounted sum of up to n rewards
+    next_obs: np.ndarray  # the observation to bootstrap from (s_{t+1}, or s_{t+m})
+    terminated: np.ndarray  # float32, 1.0 where next_obs is terminal (no bootstrapping)
+    discounts: np.ndarray  # float32, gamma ** m: how far next_obs lies ahead
+
+
+class _Ring:
+    """What both layouts share: the transition ring, its counters and the sampling RNG."""
+
+    kind = "ring"
+
+    def __init__(self, capacity: int, obs_shape: Sequence[int], num_envs: int, seed: int):
+        if capacity < 1:
+            raise ValueError("replay capacity must be at least 1")
+        self.capacity = int(capacity)
+        self.obs_shape = tuple(int(d) for d in obs_shape)
+        self.num_envs = int(num_envs)
+        self.pos = 0  # next transition slot to write
+        self.size = 0  # transitions stored
+        self.added = 0  # transitions ever added
+        self.actions = np.zeros(self.capacity, dtype=np.int64)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.bool_)
+        self.done = np.zeros(self.capacity, dtype=np.bool_)  # terminated or truncated
+        self.order = np.zeros(self.capacity, dtype=np.int64)  # `added` when written
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _advance(self, count: int) -> np.ndarray:
+        """The ring slots for one transition per env; moves the write position."""
+        if count != self.num_envs:
+            raise ValueError(f"add() takes one transition per env ({self.num_envs}), got {count}")
+        slots = (self.pos + np.arange(count)) % self.capacity
+        self.order[slots] = self.added + np.arange(count)
+        self.pos = int((self.pos + count) % self.capacity)
+        self.size = min(self.size + count, self.capacity)
+        self.added += count
+        return slots
+
+    def _store_common(self, slots: np.ndarray, actions: Any, rewards: Any, terminated: Any,
+                      done: Any) -> None:
+        self.actions[slots] = np.asarray(actions, dtype=np.int64).reshape(-1)
+        self.rewards[slots] = np.asarray(rewards, dtype=np.float32).reshape(-1)
+        self.terminated[slots] = np.asarray(terminated, dtype=np.bool_).reshape(-1)
+        self.done[slots] = np.asarray(done, dtype=np.bool_).reshape(-1)
+
+    def _n_step(self, idx: np.ndarray, n_step: int, gamma: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(discounted reward sums, gamma ** m, index of the last transition used).
+
+        Walks forward through each sampled transition's env, at most n_step
+        transitions, stopping after one that ends its episode or where the
+        successor is not stored (overwritten, or not yet played).
+        """
+        rewards = self.rewards[idx].copy()
+        discounts = np.full(len(idx), gamma, dtype=np.float32)
+        last = idx.copy()
+        going = ~self.done[idx]
+        for k in range(1, n_step):
+            nxt = (idx + k * self.num_envs) % self.capacity
+            going &= self.order[nxt] == self.order[idx] + k * self.num_envs
+            if not going.any():
+                break
+            rewards[going] += discounts[going] * self.rewards[nxt[going]]
+            discounts[going] *= gamma
+            last[going] = nxt[going]
+            going &= ~self.done[nxt]
+        return rewards, discounts, last
+
+    def _draw(self, batch_size: int) -> np.ndarray:
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        return self.rng.integers(0, self.size, size=batch_size)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def _tensors(self) -> dict[str, np.ndarray]:
+        n = self.size
+        return {"actions": self.actions[:n], "rewards": self.rewards[:n],
+                "terminated": self.terminated[:n], "done": self.done[:n],
+                "order": self.order[:n]}
+
+    def _meta(self) -> dict[str, Any]:
+        return {"kind": self.kind, "capacity": self.capacity, "obs_shape": list(self.obs_shape),
+                "num_envs": self.num_envs, "pos": self.pos, "size": self.size,
+                "added": self.added, "rng": self.rng.bit_generator.state}
+
+    def _restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        n = int(meta["size"])
+        self.pos, self.size, self.added = int(meta["pos"]), n, int(meta["added"])
+        self.actions[:n] = tensors["actions"]
+        self.rewards[:n] = tensors["rewards"]
+        self.terminated[:n] = tensors["terminated"]
+        self.done[:n] = tensors["done"]
+        self.order[:n] = tensors["order"]
+        self.rng.bit_generator.state = meta["rng"]
+
+    def save(self, path: Path) -> None:
+        """Write the stored transitions, counters and sampling RNG to a safetensors file."""
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self._tensors().items()}
+        atomic_save_tensors(Path(path), tensors, {_META_KEY: json.dumps(self._meta())})
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffer's arrays (allocated up front, so this is the peak)."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+
+
+class ReplayBuffer(_Ring):
+    """Transitions with vector observations, stored as float32 rows."""
+
+    kind = "vector"
+
+    def __init__(self, capacity: int, obs_shape: Sequence[int], num_envs: int = 1, seed: int = 0):
+        super().__init__(capacity, obs_shape, num_envs, seed)
+        self.obs = np.zeros((self.capacity, *self.obs_shape), dtype=np.float32)
+        self.next_obs = np.zeros((self.capacity, *self.obs_shape), dtype=np.float32)
+
+    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+            next_obs: np.ndarray, terminated: np.ndarray, done: np.ndarray) -> None:
+        """Store one transition per env (arrays with a leading num_envs axis).
+
+        `next_obs` must be the observation the step really produced (the final
+        one when an episode ended), `terminated` true only for true terminal
+        states, `done` = terminated or truncated (where n-step returns stop).
+        """
+        slots = self._advance(len(actions))
+        self.obs[slots] = obs
+        self.next_obs[slots] = next_obs
+        self._store_common(slots, actions, rewards, terminated, done)
+
+    def sample(self, batch_size: int, n_step: int = 1, gamma: float = 1.0) -> Batch:
+        """`batch_size` transitions drawn uniformly with replacement (n-step: see module doc)."""
+        idx = self._draw(batch_size)
+        rewards, discounts, last = self._n_step(idx, n_step, gamma)
+        return Batch(self.obs[idx], self.actions[idx], rewards, self.next_obs[last],
+                     self.terminated[last].astype(np.float32), discounts)
+
+    def _tensors(self) -> dict[str, np.ndarray]:
+        n = self.size
+        return {**super()._tensors(), "obs": self.obs[:n], "next_obs": self.next_obs[:n]}
+
+    def _restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        super()._restore(tensors, meta)
+        n = self.size
+        self.obs[:n] = tensors["obs"]
+        self.next_obs[:n] = tensors["next_obs"]
+
+
+class FrameReplayBuffer(_Ring):
+    """Transitions with stacked uint8 frame observations; every frame stored once (see module doc)."""
+
+    kind = "frames"
+
+    def __init__(self, capacity: int, obs_shape: Sequence[int], num_envs: int = 1, seed: int = 0,
+                 frame_capacity: int | None = None):
+        super().__init__(capacity, obs_shape, num_envs, seed)
+        if len(self.obs_shape) < 2:
+            raise ValueError(f"frame stacks need a (stack, ...) shape, got {self.obs_shape}")
+        self.stack = self.obs_shape[0]
+        frame_shape = self.obs_shape[1:]
+        # Room for every transition's new frame, the frames episode starts add, and
+        # the chains in progress; a bit more only means fewer transitions go invalid.
+        floor = 4 * self.stack * self.stack * self.num_envs
+        if frame_capacity is None:
+            frame_capacity = self.capacity + max(self.capacity // 32, floor)
+        if frame_capacity < floor:
+            raise ValueError(f"frame_capacity must be at least {floor}")
+        self.frame_capacity = int(frame_capacity)
+        self.frames = np.zeros((self.frame_capacity, *frame_shape), dtype=np.uint8)
+        self.prev = np.zeros(self.frame_capacity, dtype=np.int64)  # same-episode predecessor slot
+        self.frame_serial = np.full(self.frame_capacity, -1, dtype=np.int64)  # frame's write number
+        self.frames_written = 0
+        self.obs_slot = np.zeros(self.capacity, dtype=np.int64)  # newest frame of obs
+        self.next_slot = np.zeros(self.capacity, dtype=np.int64)  # newest frame of next_obs
+        self.oldest = np.zeros(self.capacity, dtype=np.int64)  # serial of the oldest frame used
+        # Per env: the slot of the newest frame of its current observation (-1: none yet)
+        # and the serial of that stack's oldest frame.
+        self.head = np.full(self.num_envs, -1, dtype=np.int64)
+        self.head_oldest = np.zeros(self.num_envs, dtype=np.int64)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _write_frame(self, frame: np.ndarray, prev: int | None) -> int:
+        slot = self.frames_written % self.frame_capacity
+        self.frames[slot] = frame
+        self.prev[slot] = slot if prev is None else prev
+        self.frame_serial[slot] = self.frames_written
+        self.frames_written += 1
+        return slot
+
+    def _write_chain(self, stack: np.ndarray) -> tuple[int, int]:
+        """Write a whole stack as a new chain: (newest slot, serial of its oldest frame).
+
+        Leading frames equal to the first are not repeated: the first frame's
+        self-pointer already reproduces them.
+        """
+        first = self._write_frame(stack[0], None)
+        slot, alone = first, True
+        for frame in stack[1:]:
+            if alone and np.array_equal(frame, stack[0]):
+                continue
+            slot, alone = self._write_frame(frame, slot), False
+        return slot, int(self.frame_serial[first])
+
+    def _oldest_serial(self, slot: int) -> int:
+        for _ in range(self.stack - 1):
+            slot = int(self.prev[slot])
+        return int(self.frame_serial[slot])
+
+    def _alive(self, oldest_serial: np.ndarray | int) -> Any:
+        """True where a stack whose oldest frame has this serial is still intact."""
+        return oldest_serial >= self.frames_written - self.frame_capacity
+
+    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+            next_obs: np.ndarray, terminated: np.ndarray, done: np.ndarray) -> None:
+        """Store one transition per env (arrays with a leading num_envs axis).
+
+        `next_obs` must be what the step really produced (the final observation
+        when an episode ended); `done` (terminated or truncated) ends the env's
+        chain, so the next episode's frames never point back into this one.
+        """
+        slots = self._advance(len(actions))
+        for env, slot in enumerate(slots):
+            o, n = obs[env], next_obs[env]
+            head = int(self.head[env])
+            if head >= 0 and self._alive(self.head_oldest[env]):
+                o_slot, o_oldest = head, int(self.head_oldest[env])
+            else:  # a new episode (or a chain lost to a tiny ring): write obs itself
+                o_slot, o_oldest = self._write_chain(o)
+            if np.array_equal(n[:-1], o[1:]):
+                n_slot = self._write_frame(n[-1], o_slot)
+                n_oldest = self._oldest_serial(n_slot)
+            else:
+                n_slot, n_oldest = self._write_chain(n)
+            self.obs_slot[slot], self.next_slot[slot] = o_slot, n_slot
+            self.oldest[slot] = min(o_oldest, n_oldest)
+            if done[env]:
+                self.head[env] = -1
+            else:
+                self.head[env], self.head_oldest[env] = n_slot, n_oldest
+        self._store_common(slots, actions, rewards, terminated, done)
+
+    # -- sampling ----------------------------------------------------------------------------
+
+    def _stacks(self, newest: np.ndarray) -> np.ndarray:
+        """(B, stack, *frame) from the newest-frame slots, following prev pointers back."""
+        slots = np.empty((len(newest), self.stack), dtype=np.int64)
+        slots[:, -1] = newest
+        for k in range(self.stack - 2, -1, -1):
+            slots[:, k] = self.prev[slots[:, k + 1]]
+        return self.frames[slots]
+
+    def sample(self, batch_size: int, n_step: int = 1, gamma: float = 1.0) -> Batch:
+        """`batch_size` transitions drawn uniformly (with replacement) from the intact ones.
+
+        A transition's successors are newer than it, so its n-step frames are intact too.
+        """
+        idx = self._draw(batch_size)
+        for _ in range(1000):
+            bad = ~self._alive(self.oldest[idx])
+            if not bad.any():
+                break
+            idx[bad] = self.rng.integers(0, self.size, size=int(bad.sum()))
+        else:
+            raise RuntimeError("replay buffer: no intact transitions to sample")
+        rewards, discounts, last = self._n_step(idx, n_step, gamma)
+        return Batch(self._stacks(self.obs_slot[idx]), self.actions[idx], rewards,
+                     self._stacks(self.next_slot[last]), self.terminated[last].astype(np.float32),
+                     discounts)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def _tensors(self) -> dict[str, np.ndarray]:
+        n, f = self.size, min(self.frames_written, self.frame_capacity)
+        return {**super()._tensors(), "obs_slot": self.obs_slot[:n],
+                "next_slot": self.next_slot[:n], "oldest": self.oldest[:n],
+                "frames": self.frames[:f], "prev": self.prev[:f],
+                "frame_serial": self.frame_serial[:f]}
+
+    def _meta(self) -> dict[str, Any]:
+        return {**super()._meta(), "frame_capacity": self.frame_capacity,
+                "frames_written": self.frames_written, "head": self.head.tolist(),
+                "head_oldest": self.head_oldest.tolist()}
+
+    def _restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        super()._restore(tensors, meta)
+        n = self.size
+        f = min(int(meta["frames_written"]), self.frame_capacity)
+        self.obs_slot[:n] = tensors["obs_slot"]
+        self.next_slot[:n] = tensors["next_slot"]
+        self.oldest[:n] = tensors["oldest"]
+        self.frames[:f] = tensors["frames"]
+        self.prev[:f] = tensors["prev"]
+        self.frame_serial[:f] = tensors["frame_serial"]
+        self.frames_written = int(meta["frames_written"])
+        self.head[:] = meta["head"]
+        self.head_oldest[:] = meta["head_oldest"]
+
+
+AnyReplay = ReplayBuffer | FrameReplayBuffer
+
+
+def make_replay_buffer(capacity: int, obs_shape: Sequence[int], obs_dtype: str,
+                       num_envs: int = 1, seed: int = 0) -> AnyReplay:
+    """The layout that suits the observations: frames for (C, H, W) uint8 stacks, else vector."""
+    if len(obs_shape) == 3 and obs_dtype == "uint8":
+        return FrameReplayBuffer(capacity, obs_shape, num_envs, seed)
+    return ReplayBuffer(capacity, obs_shape, num_envs, seed)
+
+
+def load_replay_buffer(path: Path) -> AnyReplay:
+    """A buffer saved by `save`, exactly as it was (contents, positions, sampling RNG).
+
+    Refuses pickles and anything that is not an Arena replay file (UserError).
+    """
+    raw = load_tensors(Path(path))  # checks the file is safetensors, never unpickles
+    with safe_open(str(path), framework="pt") as f:
+        text = (f.metadata() or {}).get(_META_KEY)
+    if text is None:
+        raise UserError(f"'{path}' is a safetensors file but not an Arena replay buffer")
+    meta = json.loads(text)
+    tensors = {k: v.numpy() for k, v in raw.items()}
+    buffer: AnyReplay
+    if meta["kind"] == "frames":
+        buffer = FrameReplayBuffer(meta["capacity"], meta["obs_shape"], meta["num_envs"],
+                                   frame_capacity=meta["frame_capacity"])
+    elif meta["kind"] == "vector":
+        buffer = ReplayBuffer(meta["capacity"], meta["obs_shape"], meta["num_envs"])
+    else:
+        raise UserError(f"'{path}': unknown replay buffer kind {meta['kind']!r}")
+    buffer._restore(tensors, meta)
+    return buffer

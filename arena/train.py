@@ -1,0 +1,247 @@
+"""`arena train ALGO GAME`: the trainer around every learner.
+
+A run directory holds:
+
+- ``last/``: the latest checkpoint with its training state (what --resume reads);
+- ``best/``: the checkpoint with the best evaluation so far (what playing uses);
+- ``episodes.csv``: every training episode (step, return, length, seconds);
+- ``evals.csv``: every evaluation (step, mean, ci95);
+- ``tb/``: TensorBoard logs;
+- ``run.json``: algorithm, game, hyperparameters, target steps.
+
+The first Ctrl-C saves a checkpoint and exits cleanly; a second one aborts.
+"""
+
+from __future__ import annotations
+
+import csv
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from agents.algorithms import learner_classes, parse_overrides, preset
+from agents.checkpoint import atomic_write_json, read_meta
+from agents.learner import Learner, TrainHooks, config_from_dict, resolve_device
+from arena.errors import UserError
+from arena.evaluate import evaluate
+from games.registry import GameSpec, resolve_game
+
+
+class _CsvLog:
+    """An append-only CSV file, flushed per row so a kill loses at most one row."""
+
+    def __init__(self, path: Path, header: list[str]):
+        new = not path.exists()
+        self.file = path.open("a", newline="")
+        self.writer = csv.writer(self.file)
+        if new:
+            self.writer.writerow(header)
+            self.file.flush()
+
+    def row(self, *values: Any) -> None:
+        self.writer.writerow(values)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class Trainer(TrainHooks):
+    """Progress, logs, periodic evaluation and checkpoints for one training run."""
+
+    def __init__(self, learner: Learner, game: GameSpec, run_dir: Path, until_step: int, *,
+                 eval_every: int, eval_episodes: int, checkpoint_every: int,
+                 progress: bool = True, tensorboard: bool = True):
+        self.learner = learner
+        self.game = game
+        self.run_dir = run_dir
+        self.until_step = until_step
+        self.eval_every = eval_every
+        self.eval_episodes = eval_episodes
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self.stop_requested = False
+        self.recent: deque[float] = deque(maxlen=100)
+        self.best = float("-inf")
+        best_meta = run_dir / "best" / "meta.json"
+        if best_meta.exists():
+            self.best = float(read_meta(run_dir / "best").get("eval_mean", float("-inf")))
+        self.episodes = _CsvLog(run_dir / "episodes.csv", ["step", "return", "length", "seconds"])
+        self.evals = _CsvLog(run_dir / "evals.csv", ["step", "mean", "ci95", "seconds"])
+        self.tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(run_dir / "tb"))
+            except ImportError:
+                self.tb = None
+        self.start_time = time.perf_counter()
+        self.start_step = learner.steps
+        self.next_eval = (learner.steps // eval_every + 1) * eval_every if eval_every else None
+        self.next_checkpoint = (learner.steps // checkpoint_every + 1) * checkpoint_every
+        self.last_draw = 0.0
+        self.last_loss: float | None = None
+        self.eval_history: list[tuple[int, float, float]] = []
+
+    # -- hooks -------------------------------------------------------------
+    def episode(self, step: int, episode_return: float, length: int) -> None:
+        self.recent.append(float(episode_return))
+        self.episodes.row(step, f"{episode_return:.6g}", length,
+                          f"{time.perf_counter() - self.start_time:.2f}")
+        if self.tb is not None:
+            self.tb.add_scalar("episode/return", episode_return, step)
+            self.tb.add_scalar("episode/length", length, step)
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        if "loss" in metrics:
+            self.last_loss = float(metrics["loss"])
+        if self.tb is not None:
+            for key, value in metrics.items():
+                self.tb.add_scalar(f"train/{key}", value, step)
+
+    def tick(self, step: int) -> bool:
+        if self.next_eval is not None and step >= self.next_eval:
+            self.evaluate(step)
+            self.next_eval += self.eval_every
+        if step >= self.next_checkpoint:
+            self.learner.save(self.run_dir / "last", with_train_state=True)
+            self.next_checkpoint += self.checkpoint_every
+        now = time.perf_counter()
+        if self.progress and now - self.last_draw > 0.5:
+            self.draw(step)
+            self.last_draw = now
+        return not self.stop_requested
+
+    # -- work --------------------------------------------------------------
+    def evaluate(self, step: int) -> tuple[float, float]:
+        """Evaluate the current policy; keep it as best/ when it beats the best so far."""
+        mean, ci = evaluate(self.learner.agent(), self.game, self.eval_episodes)
+        self.eval_history.append((step, mean, ci))
+        self.evals.row(step, f"{mean:.6g}", f"{ci:.6g}", f"{time.perf_counter() - self.start_time:.2f}")
+        if self.tb is not None:
+            self.tb.add_scalar("eval/mean_return", mean, step)
+        if mean > self.best:
+            self.best = mean
+            self.learner.save(self.run_dir / "best", with_train_state=False)
+            meta_path = self.run_dir / "best" / "meta.json"
+            meta = read_meta(self.run_dir / "best")
+            meta.update(eval_mean=mean, eval_ci95=ci, eval_step=step,
+                        eval_episodes=self.eval_episodes)
+            atomic_write_json(meta_path, meta)
+        return mean, ci
+
+    def draw(self, step: int, final: bool = False) -> None:
+        elapsed = time.perf_counter() - self.start_time
+        done = step - self.start_step
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.until_step - step) / rate if rate > 0 else 0.0
+        width = 24
+        filled = int(width * min(step / max(self.until_step, 1), 1.0))
+        recent = f"{sum(self.recent) / len(self.recent):8.1f}" if self.recent else "       -"
+        best = f"{self.best:.1f}" if self.best > float("-inf") else "-"
+        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {step:>9,}/{self.until_step:,} "
+                f"{rate:7.0f} steps/s  return {recent}  best eval {best}  "
+                f"ETA {int(eta // 60)}:{int(eta % 60):02d} ")
+        sys.stderr.write(line + ("\n" if final else ""))
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        self.episodes.close()
+        self.evals.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
+                 steps: int | None = None, seed: int = 0, device: str = "auto",
+                 out: Path | None = None, resume: Path | None = None,
+                 overrides: list[str] | None = None, eval_every: int | None = None,
+                 eval_episodes: int = 20, progress: bool | None = None,
+                 data_dir: Path | None = None) -> dict[str, Any]:
+    """Train (or resume) a run; returns a summary. Ctrl-C saves and returns early."""
+    torch_device = resolve_device(device)
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "run.json").is_file() or not (run_dir / "last" / "meta.json").is_file():
+            raise UserError(f"--resume: '{run_dir}' is not a run directory with a last/ checkpoint")
+        meta = read_meta(run_dir / "last")
+        cls, _ = learner_classes(meta["algo"])
+        game = resolve_game(meta["game"])
+        learner = cls.load(run_dir / "last", torch_device, for_training=True)
+        run_info = _read_json(run_dir / "run.json")
+        until = steps if steps is not None else int(run_info["total_steps"])
+        eval_every = eval_every or int(run_info.get("eval_every", 10_000))
+    else:
+        game = resolve_game(game_id)
+        if game.make_gym is None:
+            raise UserError(f"game '{game.id}' has no single-player gymnasium env to train on "
+                            "(self-play training of board games comes with AlphaZero)")
+        cls, config_cls = learner_classes(algo)
+        hyper = preset(algo, game.id, preset_name)
+        hyper.update(parse_overrides(overrides or []))
+        total = hyper.pop("total_steps", 100_000)
+        hyper_eval = hyper.pop("eval_every", None)
+        where = f"{algo} preset '{preset_name or game.id}'"
+        config = config_from_dict(config_cls, hyper, where)
+        until = steps if steps is not None else int(total)
+        eval_every = eval_every or int(hyper_eval or max(until // 20, 1000))
+        base = data_dir if data_dir is not None else Path("runs")
+        run_dir = Path(out) if out is not None else base / f"{algo}-{game.id}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (run_dir / "run.json").exists():
+            raise UserError(f"--out: '{run_dir}' already holds a run; use --resume to continue it")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        learner = cls(game.id, config, torch_device, seed)
+        atomic_write_json(run_dir / "run.json", {
+            "algo": cls.algo, "game": game.id, "seed": seed, "total_steps": until,
+            "eval_every": eval_every, "config": asdict(config), "device": str(torch_device),
+        })
+    if learner.steps >= until:
+        raise UserError(f"the run is already at {learner.steps} steps (target {until}); "
+                        "pass a larger --steps to train on")
+    trainer = Trainer(learner, game, run_dir, until, eval_every=eval_every,
+                      eval_episodes=eval_episodes, checkpoint_every=max(eval_every, 1000),
+                      progress=sys.stderr.isatty() if progress is None else progress)
+    interrupted = _install_sigint(trainer)
+    try:
+        learner.train(until, trainer)
+        learner.save(run_dir / "last", with_train_state=True)
+        if trainer.eval_history and trainer.eval_history[-1][0] == learner.steps:
+            final = trainer.eval_history[-1][1:]
+        else:
+            final = trainer.evaluate(learner.steps)
+    finally:
+        interrupted()
+        if trainer.progress:
+            trainer.draw(learner.steps, final=True)
+        trainer.close()
+    return {"run_dir": str(run_dir), "algo": learner.algo, "game": game.id,
+            "steps": learner.steps, "stopped_early": trainer.stop_requested,
+            "final_eval_mean": final[0], "final_eval_ci95": final[1], "best_eval_mean": trainer.best,
+            "evals": [{"step": s, "mean": m, "ci95": c} for s, m, c in trainer.eval_history]}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text())
+
+
+def _install_sigint(trainer: Trainer):
+    """First Ctrl-C asks the learner to stop at the next tick; a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.stop_requested = True
+        sys.stderr.write("\nstopping: saving a checkpoint (Ctrl-C again to abort)\n")
+
+    old = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, old)

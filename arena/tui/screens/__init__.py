@@ -1,0 +1,1 @@
+"""The app's screens: Home, Watch, Play, Training, Agents."""

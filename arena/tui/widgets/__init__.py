@@ -1,0 +1,1 @@
+"""The app's widgets: boards, frames, insight, move lists, and the panel that combines them."""

@@ -1,0 +1,683 @@
+"""The terminal app (arena/tui), driven by Textual's Pilot: keys, clicks, and the store behind it.
+
+Every test runs the real app headless at 120x40 against a fresh data dir
+(the `config` fixture), and real games: matches are played by the same loop
+as `arena match` and checked in the SQLite store afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from arena.config import load_settings
+from arena.store import Store
+from arena.tui.app import ArenaApp, StartRequest
+from arena.tui.live_match import Pacer, downscale
+from arena.tui.runs import read_run, read_scalars
+from arena.tui.screens.agents import AgentsScreen
+from arena.tui.screens.home import HomeScreen
+from arena.tui.screens.play import PlayScreen
+from arena.tui.screens.training import TrainingScreen
+from arena.tui.screens.watch import WatchScreen
+from arena.tui.widgets.board import BoardView
+from arena.tui.widgets.frame import FrameView
+from arena.tui.widgets.insight import InsightPanel, bar
+from arena.tui.widgets.match_panel import MatchPanel
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "runs"
+    path.mkdir()
+    return path
+
+
+def make_app(runs_dir: Path, start: StartRequest | None = None) -> ArenaApp:
+    """The app on the test's config (ARENA_CONFIG is set by the `config` fixture)."""
+    return ArenaApp(load_settings(), start=start, runs_dir=runs_dir, models_dir=runs_dir / "none")
+
+
+async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+def plain(widget) -> str:
+    """The text a widget shows now."""
+    rendered = widget.render()
+    return getattr(rendered, "plain", str(rendered))
+
+
+def stored(match_id: int):
+    store = Store(load_settings().store_path)
+    try:
+        return store.get_match(match_id)
+    finally:
+        store.close()
+
+
+def all_stored():
+    path = load_settings().store_path
+    if not path.exists():
+        return []
+    store = Store(path)
+    try:
+        return [store.get_match(i) for i in reversed(store.match_ids())]
+    finally:
+        store.close()
+
+
+def write_run(path: Path, *, algo: str = "ppo", game: str = "cartpole", steps: int = 3000,
+              total: int = 10000) -> Path:
+    """A run directory as arena train leaves it (logs, run.json, checkpoints), without training."""
+    path.mkdir(parents=True)
+    (path / "run.json").write_text(json.dumps({"algo": algo, "game": game, "seed": 0,
+                                               "total_steps": total, "eval_every": 1000}))
+    rows = ["step,return,length,seconds"]
+    step = 0
+    for i in range(60):
+        length = 10 + (i * 7) % 40
+        step += length
+        rows.append(f"{step},{length},{length},{step / 500:.2f}")
+    (path / "episodes.csv").write_text("\n".join(rows) + "\n")
+    (path / "evals.csv").write_text("step,mean,ci95,seconds\n1000,21.5,3.2,2.00\n2000,48.25,6.1,4.00\n")
+    for name, mean in (("last", None), ("best", 48.25)):
+        meta = {"algo": algo, "game": game, "steps": steps if name == "last" else 2000}
+        if mean is not None:
+            meta["eval_mean"] = mean
+        (path / name).mkdir()
+        (path / name / "meta.json").write_text(json.dumps(meta))
+    return path
+
+
+# -- pure pieces ---------------------------------------------------------------------------
+
+
+def test_bar_fills_in_eighths():
+    assert bar(0.0, 4) == "    "
+    assert bar(1.0, 4) == "████"
+    assert bar(0.5, 4) == "██  "
+    assert bar(1 / 32, 4) == "▏   "
+
+
+def test_downscale_keeps_the_aspect_and_fits_the_cells():
+    import numpy as np
+
+    frame = np.zeros((400, 600, 3), dtype=np.uint8)
+    small = downscale(frame, 60, 40)
+    assert small.shape == (40, 60, 3)  # 60 columns; 20 rows of half blocks
+    tall = downscale(frame, 200, 10)
+    assert tall.shape[0] == 20 and tall.shape[1] <= 200
+
+
+def test_pacer_pauses_steps_and_stops():
+    import threading
+
+    pacer = Pacer(0.0, paused=True)
+    passed = []
+    worker = threading.Thread(target=lambda: (pacer.wait(), passed.append(1)))
+    worker.start()
+    time.sleep(0.05)
+    assert not passed  # paused: nothing goes through
+    pacer.step()
+    worker.join(2)
+    assert passed == [1]
+    pacer.stop()
+    with pytest.raises(KeyboardInterrupt):
+        pacer.wait()
+    assert Pacer(1.0, speed=math.inf).delay == 0
+
+
+@pytest.mark.parametrize("game", ["tictactoe", "connect4", "go5", "go9", "go13", "go19"])
+def test_every_cell_of_a_board_is_clicked_where_it_is_drawn(game):
+    from rich.style import Style
+
+    from arena.tui.widgets.board import geometry_for
+    from games.registry import resolve_game
+
+    state = resolve_game(game).new_state()
+    geometry = geometry_for(state)
+    assert geometry.width <= 46 and geometry.height <= 36  # fits the board area at 120x40
+    lines = geometry.lines(state, None, None, {name: Style() for name in geometry.classes})
+    assert len(lines) == geometry.height and {line.cell_len for line in lines} == {geometry.width}
+    for action in range(state.num_actions - (1 if game.startswith("go") else 0)):  # not pass
+        assert geometry.action_at(*geometry.anchor(action)) == action
+
+
+# -- Home and navigation ----------------------------------------------------------------------
+
+
+def test_home_leads_to_every_screen_by_keys_and_clicks(config, runs_dir):
+    async def scenario():
+        app = make_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            assert isinstance(app.screen, HomeScreen)
+            for key, screen in (("w", WatchScreen), ("p", PlayScreen), ("t", TrainingScreen),
+                                ("a", AgentsScreen)):
+                await pilot.press(key)
+                assert isinstance(app.screen, screen)
+                await pilot.press("escape")
+                assert isinstance(app.screen, HomeScreen)
+            await pilot.press("down", "enter")  # the menu: second entry is Play
+            assert isinstance(app.screen, PlayScreen)
+            await pilot.press("escape")
+            await pilot.click("#menu", offset=(4, 3))  # a click on Training (below a border)
+            await pilot.pause()
+            assert isinstance(app.screen, TrainingScreen)
+            await pilot.press("escape")
+            await pilot.press("q")
+        assert app.return_code == 0
+
+    asyncio.run(scenario())
+
+
+# -- Play -----------------------------------------------------------------------------------
+
+
+def play_app(runs_dir: Path, game: str = "tictactoe", opponent: str = "random", seed: int = 3,
+             first: bool = True) -> ArenaApp:
+    return make_app(runs_dir, StartRequest("play", game, [opponent], person_first=first, seed=seed))
+
+
+async def my_turn(pilot, screen: PlayScreen) -> bool:
+    """Wait until it is the person's turn (True) or the game is over (False)."""
+    await wait_for(pilot, lambda: screen.awaiting is not None or screen.panel.result is not None)
+    return screen.panel.result is None
+
+
+def pick(screen: PlayScreen) -> int:
+    """The person's move: the first legal cell (a fixed, dull strategy)."""
+    return int(next(i for i, ok in enumerate(screen.awaiting) if ok))
+
+
+def test_play_tictactoe_to_the_end_by_keys(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, PlayScreen)
+            board = screen.query_one(BoardView)
+            while await my_turn(pilot, screen):
+                target = pick(screen)
+                assert app.focused is board
+                column, row = divmod(board.cursor, 3)
+                goal_column, goal_row = divmod(target, 3)
+                keys = (["right"] * (goal_column - column) + ["left"] * (column - goal_column)
+                        + ["down"] * (goal_row - row) + ["up"] * (row - goal_row) + ["enter"])
+                await pilot.press(*keys)
+            result = screen.panel.result
+            assert result.status == "finished"
+            assert "You" in screen.panel.note or "draw" in screen.panel.note
+        match = stored(result.match_id)
+        assert match.game == "tictactoe" and match.agents == ["human", "random"]
+        assert match.status == "finished" and match.plies == len(result.moves)
+        assert match.outcomes == result.outcomes
+
+    asyncio.run(scenario())
+
+
+def test_play_tictactoe_to_the_end_by_clicks(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir, seed=11, first=False)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            board = screen.query_one(BoardView)
+            clicks = 0
+            while await my_turn(pilot, screen):
+                x, y = board.cell_of(pick(screen))
+                played = len(screen.panel.moves)
+                await pilot.click(BoardView, offset=(x + 1, y))  # + the board's left padding
+                clicks += 1
+                await wait_for(pilot, lambda played=played: len(screen.panel.moves) > played)
+            result = screen.panel.result
+        assert clicks >= 2
+        match = stored(result.match_id)
+        assert match.agents == ["random", "human"]  # the person moved second
+        assert match.status == "finished"
+        assert [m[0] for m in match.moves] == [i % 2 for i in range(match.plies)]
+
+    asyncio.run(scenario())
+
+
+def test_illegal_and_unreadable_moves_are_refused_with_a_message(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await my_turn(pilot, screen)
+            await pilot.click("#move")
+            await pilot.press(*"b2", "enter")
+            await my_turn(pilot, screen)
+            assert len(screen.panel.moves) == 2
+            await pilot.press(*"b2", "enter")  # taken
+            assert "Illegal move: b2" in screen.panel.note
+            await pilot.press("ctrl+a", "ctrl+k", *"z9", "enter")
+            assert "not a cell" in screen.panel.note
+            board = screen.query_one(BoardView)
+            x, y = board.cell_of(4)
+            await pilot.click(BoardView, offset=(x + 1, y))  # b2 again, by mouse
+            assert "Illegal move: b2" in screen.panel.note
+            assert screen.awaiting is not None and len(screen.panel.moves) == 2
+            await pilot.press("p")  # passing is for Go only
+            assert "only for Go" in screen.panel.note
+
+    asyncio.run(scenario())
+
+
+def test_resigning_is_stored_as_a_forfeit_with_reason_resigned(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await my_turn(pilot, screen)
+            await pilot.press("enter")  # one move, from the board's cursor (b2)
+            await my_turn(pilot, screen)
+            await pilot.press("r")
+            assert "again" in screen.panel.note  # a lone r only asks
+            await pilot.press("r")
+            await wait_for(pilot, lambda: screen.panel.result is not None)
+            assert "You resigned" in screen.panel.note
+            match_id = screen.panel.result.match_id
+        match = stored(match_id)
+        assert match.forfeit_player == 0 and match.forfeit_reason == "resigned"
+        assert match.winner == 1 and match.outcomes == ["loss", "win"]
+
+    asyncio.run(scenario())
+
+
+def test_leaving_mid_game_stores_it_as_abandoned(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await my_turn(pilot, screen)
+            await pilot.press("enter")
+            await my_turn(pilot, screen)
+            live = screen.live
+            await pilot.press("escape")
+            assert isinstance(app.screen, HomeScreen)
+            await wait_for(pilot, live.finished.is_set)
+        matches = all_stored()
+        assert [m.status for m in matches] == ["abandoned"]
+        assert matches[0].plies == 2 and matches[0].outcomes == ["abandoned", "abandoned"]
+
+    asyncio.run(scenario())
+
+
+def test_undo_takes_back_your_move_and_the_reply_then_the_game_goes_on(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir, game="connect4", opponent="greedy")
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            for column in "44":
+                await my_turn(pilot, screen)
+                await pilot.click("#move")
+                await pilot.press(column, "enter")
+            await my_turn(pilot, screen)
+            before = [m.action for m in screen.panel.moves]
+            assert len(before) == 4
+            await pilot.press("escape")  # Esc in the move box goes back to the board
+            assert app.focused is screen.query_one(BoardView)
+            await pilot.press("u")
+            await my_turn(pilot, screen)
+            await wait_for(pilot, lambda: len(screen.panel.moves) == 2)
+            assert [m.action for m in screen.panel.moves] == before[:2]
+            await pilot.press("left", "left", "left", "enter")  # column 1 instead of 4
+            await wait_for(pilot, lambda: len(screen.panel.moves) >= 4)
+            assert screen.panel.moves[2].action == 0
+            await pilot.press("r", "r")
+            await wait_for(pilot, lambda: screen.panel.result is not None)
+        matches = all_stored()
+        assert len(matches) == 1  # the undone game was replayed, not stored twice
+        assert [a for _, a, _, _ in matches[0].moves][:3] == [*before[:2], 0]
+
+    asyncio.run(scenario())
+
+
+# -- Watch ----------------------------------------------------------------------------------
+
+
+def test_watch_mcts_against_greedy_at_connect_four_to_the_end(config, runs_dir):
+    async def scenario():
+        request = StartRequest("watch", "connect4", ["mcts:sims=60", "greedy"], speed=0.25, seed=2)
+        app = make_app(runs_dir, request)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, WatchScreen)
+            panel = screen.query_one(MatchPanel)
+            insight = screen.query_one(InsightPanel)
+            # At speed 0.25 a move stays on show for seconds: mcts has moved first.
+            await wait_for(pilot, lambda: len(panel.moves) == 1)
+            assert insight.insight.kind == "mcts"
+            text = insight.render().plain
+            assert "visits" in text and "prior" in text and "60 simulations" in text
+            assert sum(a.visits for a in insight.insight.actions) == 60
+            await pilot.press("space")  # pause: nothing moves
+            assert screen.live.pacer.paused
+            await pilot.pause(0.3)
+            count = len(panel.moves)
+            await pilot.press("n")  # one step
+            await wait_for(pilot, lambda: len(panel.moves) == count + 1)
+            await pilot.pause(0.2)
+            assert len(panel.moves) == count + 1
+            await pilot.press("space")
+            for _ in range(10):
+                await pilot.press("plus")
+            assert math.isinf(screen.live.pacer.speed)
+            await wait_for(pilot, lambda: panel.result is not None, timeout=60)
+            result = panel.result
+            assert f"stored as match {result.match_id}" in plain(panel.query_one("#status"))
+        match = stored(result.match_id)
+        assert match.agents == ["mcts:sims=60", "greedy"] and match.status == "finished"
+        assert match.plies == len(result.moves)
+
+    asyncio.run(scenario())
+
+
+def test_watch_cartpole_draws_the_frame_and_stores_the_episode(config, runs_dir):
+    async def scenario():
+        request = StartRequest("watch", "cartpole", ["random"], speed=math.inf, seed=1)
+        app = make_app(runs_dir, request)
+        async with app.run_test(size=SIZE) as pilot:
+            panel = app.screen.query_one(MatchPanel)
+            await wait_for(pilot, lambda: panel.result is not None or panel.error is not None)
+            assert panel.error is None
+            frame = app.screen.query_one(FrameView).frame
+            assert frame is not None and frame.shape[2] == 3 and frame.shape[0] % 2 == 0
+            assert f"step {panel.result.plies}" in plain(panel.query_one("#status"))
+        match = stored(panel.result.match_id)
+        assert match.game == "cartpole" and match.outcomes == ["done"]
+
+    asyncio.run(scenario())
+
+
+def test_watch_reports_a_bad_agent_in_one_line(config, runs_dir):
+    async def scenario():
+        app = make_app(runs_dir, StartRequest("watch", "tictactoe", ["nosuchagent", "random"]))
+        async with app.run_test(size=SIZE) as pilot:
+            panel = app.screen.query_one(MatchPanel)
+            await wait_for(pilot, lambda: panel.error is not None)
+            assert "unknown agent 'nosuchagent'" in panel.error
+        assert all_stored() == []
+
+    asyncio.run(scenario())
+
+
+# -- Training and Agents ------------------------------------------------------------------
+
+
+def test_read_run_and_tensorboard_losses(tmp_path):
+    run = write_run(tmp_path / "r")
+    status = read_run(run)
+    assert (status.algo, status.game, status.total_steps) == ("ppo", "cartpole", 10000)
+    assert status.episodes == 60 and status.step == 3000 and status.best_eval == 48.25
+    assert {c.name for c in status.checkpoints} == {"last", "best"}
+    assert status.state == "stopped" and status.losses == []
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(run / "tb"))
+    for step, loss in enumerate([3.0, 2.0, 1.5]):
+        writer.add_scalar("train/loss", loss, step)
+        writer.add_scalar("train/entropy", 0.5, step)
+    writer.close()
+    assert read_scalars(run / "tb", "train/loss") == [3.0, 2.0, 1.5]
+
+
+def test_training_screen_follows_a_run_dir(config, runs_dir):
+    run = write_run(runs_dir / "ppo-cartpole-test")
+
+    async def scenario():
+        app = make_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            screen = app.screen
+            assert isinstance(screen, TrainingScreen)
+            await pilot.click("#runs", offset=(3, 1))
+            await wait_for(pilot, lambda: screen.status is not None)
+            assert screen.status.path == run
+            stats = plain(screen.query_one("#run-stats"))
+            assert "step 3,000 / 10,000" in stats and "best eval 48.2" in stats
+            # The run goes on elsewhere: new episodes appear on the next poll.
+            with (run / "episodes.csv").open("a") as f:
+                f.write("3100,99,99,7.00\n")
+            await wait_for(pilot, lambda: screen.status.step == 3100, timeout=5)
+            assert len(screen.query_one("#returns").data) == 61
+
+    asyncio.run(scenario())
+
+
+def test_training_screen_starts_and_stops_a_real_run(config, runs_dir):
+    """`arena train` in a subprocess; `s` sends SIGINT and the run saves its last/ checkpoint."""
+
+    async def scenario():
+        app = make_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            screen = app.screen
+            screen.query_one("#algo").value = "pg"
+            screen.query_one("#steps").value = "1000000"
+            await pilot.click("#start")
+            await wait_for(pilot, lambda: screen.follow is not None)
+            run = screen.follow
+            await wait_for(pilot, lambda: screen.status is not None and screen.status.episodes > 0,
+                           timeout=60)
+            assert screen.status.running
+            await pilot.press("s")
+            process = screen.processes[run]
+            await wait_for(pilot, lambda: process.poll() is not None, timeout=60)
+            await pilot.press("f5")
+            assert not screen.status.running
+            assert (run / "last" / "meta.json").is_file()
+            assert process.returncode == 0
+            assert screen.status.state == "stopped"
+            log = (run / "train.log").read_text()
+            assert "Traceback" not in log
+
+    asyncio.run(scenario())
+
+
+def test_agents_screen_lists_builtins_roster_and_runs_and_opens_watch(config, runs_dir):
+    write_run(runs_dir / "ppo-cartpole-test")
+
+    async def scenario():
+        app = make_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("a")
+            screen = app.screen
+            assert isinstance(screen, AgentsScreen)
+            names = [(e.kind, e.name) for e in screen.entries]
+            for expected in [("built-in", "random"), ("built-in", "greedy"), ("built-in", "mcts"),
+                             ("roster", "quick"), ("run", "ppo-cartpole-test")]:
+                assert expected in names
+            run = next(e for e in screen.entries if e.kind == "run")
+            assert (run.game, run.algo, run.eval_mean) == ("cartpole", "ppo", 48.25)
+            table = screen.query_one("#agent-table")
+            table.move_cursor(row=[e.name for e in screen.entries].index("greedy"))
+            await pilot.press("p")
+            assert isinstance(app.screen, PlayScreen)
+            assert app.screen.query_one("#opponent").value == "greedy"
+            await pilot.press("escape")
+            table.move_cursor(row=[e.name for e in screen.entries].index("ppo-cartpole-test"))
+            await pilot.press("p")  # a CartPole agent cannot be played against
+            assert isinstance(app.screen, AgentsScreen)
+            await pilot.press("w")
+            assert isinstance(app.screen, WatchScreen)
+            assert app.screen.query_one("#game").value == "cartpole"
+
+    asyncio.run(scenario())
+
+
+# -- snapshots (pytest-textual-snapshot; `pytest --snapshot-update` accepts new ones) -----------
+
+
+def _finish_game(screen_type: type) -> Callable:
+    async def run_before(pilot) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type))
+        panel = pilot.app.screen.query_one(MatchPanel)
+        await wait_for(pilot, lambda: panel.result is not None or panel.error is not None, 60)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def test_snapshot_home(config, runs_dir, snap_compare):
+    assert snap_compare(make_app(runs_dir), terminal_size=SIZE)
+
+
+def test_snapshot_watch_connect_four_finished(config, runs_dir, snap_compare):
+    request = StartRequest("watch", "connect4", ["mcts:sims=50", "greedy"], speed=math.inf, seed=1)
+    assert snap_compare(make_app(runs_dir, request), terminal_size=SIZE,
+                        run_before=_finish_game(WatchScreen))
+
+
+def test_snapshot_watch_go9(config, runs_dir, snap_compare):
+    request = StartRequest("watch", "go9", ["mcts:sims=20", "random"], speed=math.inf, seed=1)
+    assert snap_compare(make_app(runs_dir, request), terminal_size=SIZE,
+                        run_before=_finish_game(WatchScreen))
+
+
+def test_snapshot_play_tictactoe_mid_game(config, runs_dir, snap_compare):
+    async def run_before(pilot) -> None:
+        screen = pilot.app.screen
+        for _ in range(2):
+            await my_turn(pilot, screen)
+            played = len(screen.panel.moves)
+            app_input = screen.query_one("#move")
+            app_input.value = "b2" if not played else "abc"[pick(screen) // 3] + str(pick(screen) % 3 + 1)
+            await app_input.action_submit()
+            await wait_for(pilot, lambda played=played: len(screen.panel.moves) > played)
+        await my_turn(pilot, screen)
+        screen.query_one(BoardView).focus()
+        await pilot.pause(0.1)
+
+    assert snap_compare(play_app(runs_dir, seed=5), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_agents(config, runs_dir, snap_compare):
+    write_run(runs_dir / "ppo-cartpole-test")
+    assert snap_compare(make_app(runs_dir), press=["a"], terminal_size=SIZE)
+
+
+def test_snapshot_training(config, runs_dir, snap_compare):
+    run = write_run(runs_dir / "ppo-cartpole-test")
+    os.utime(run, (0, 0))
+
+    async def run_before(pilot) -> None:
+        await pilot.press("t")
+        await pilot.click("#runs", offset=(3, 1))
+        await wait_for(pilot, lambda: pilot.app.screen.status is not None)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(runs_dir), terminal_size=SIZE, run_before=run_before)
+
+
+# -- the command line: `arena`, `arena watch`, `arena play` ------------------------------------
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Pretend stdin and stdout are a terminal; record what run_app was asked to open."""
+    import sys
+
+    import arena.tui
+
+    opened: list = []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(arena.tui, "run_app",
+                        lambda start=None, settings=None: opened.append(start) or 0)
+    return opened
+
+
+def test_arena_with_no_command_opens_the_app_in_a_terminal(config, terminal):
+    from arena.cli import main
+
+    assert main([]) == 0
+    assert terminal == [None]
+
+
+def test_arena_watch_and_play_open_the_app_on_their_screen(config, terminal):
+    from arena.cli import main
+
+    assert main(["watch", "connect4", "mcts", "greedy", "--speed", "2", "--seed", "7"]) == 0
+    assert main(["play", "go9", "--vs", "quick", "--as", "second"]) == 0
+    watch, play = terminal
+    assert (watch.screen, watch.game, watch.agents, watch.speed, watch.seed) == (
+        "watch", "connect4", ["mcts", "greedy"], 2.0, 7)
+    assert (play.screen, play.game, play.agents, play.person_first) == ("play", "go9", ["quick"], False)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["watch", "tictactoe", "random"], "is for 2 player(s)"),
+    (["watch", "connect4", "mcts", "nosuch"], "unknown agent 'nosuch'"),
+    (["play", "cartpole", "--vs", "random"], "not a two-player board game"),
+    (["play", "tictactoe", "--vs", "random", "--as", "middle"], "invalid choice: 'middle'"),
+    (["watch", "connect4", "mcts", "greedy", "--speed", "0"], "is not above 0"),
+])
+def test_bad_watch_and_play_arguments_are_one_line_and_exit_2(config, terminal, capsys, argv, message):
+    from arena.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert terminal == []
+
+
+def test_window_front_end_missing_is_one_line_and_exit_2(config, monkeypatch, capsys):
+    import sys
+
+    from arena.cli import main
+
+    import arena
+
+    monkeypatch.setitem(sys.modules, "arena.window", None)  # makes the import fail
+    monkeypatch.delattr(arena, "window", raising=False)  # as if never imported
+    assert main(["watch", "connect4", "mcts", "greedy", "--ui", "window"]) == 2
+    err = capsys.readouterr().err
+    assert "--ui window" in err and "not available" in err and err.count("\n") == 1
+
+
+def test_watch_outside_a_terminal_says_so(config, monkeypatch, capsys):
+    import sys
+
+    from arena.cli import main
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    assert main(["watch", "connect4", "mcts", "greedy"]) == 2
+    assert "needs a terminal" in capsys.readouterr().err
+
+
+def test_play_go_by_click_and_pass(config, runs_dir):
+    async def scenario():
+        app = play_app(runs_dir, game="go5", opponent="random", seed=1)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            board = screen.query_one(BoardView)
+            await my_turn(pilot, screen)
+            x, y = board.cell_of(12)  # C3, the centre
+            await pilot.click(BoardView, offset=(x + 1, y))
+            await wait_for(pilot, lambda: len(screen.panel.moves) >= 2)
+            assert screen.panel.moves[0].label == "C3"
+            await my_turn(pilot, screen)
+            await pilot.click(BoardView, offset=(x + 1, y))  # occupied
+            assert "Illegal move: C3" in screen.panel.note
+            await pilot.press("p")
+            await wait_for(pilot, lambda: len(screen.panel.moves) >= 3)
+            assert screen.panel.moves[2].label == "pass"
+            assert "captures" in plain(screen.panel.query_one("#status"))
+
+    asyncio.run(scenario())

@@ -1,0 +1,234 @@
+"""A tournament's YAML file -> a validated TournamentSpec.
+
+Anything wrong in the file is a UserError with one line that names the file,
+the field and the bad value, e.g.
+``tournaments/x.yaml: field 'games_per_pairing': input should be greater than or equal to 1 (got 0)``.
+
+Participants are agent references (``mcts:sims=200``), each then named by its
+reference, or mappings ``{name: uct, agent: "mcts:sims=200"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arena.errors import UserError
+
+FORMATS = ("round-robin", "gauntlet", "swiss", "leaderboard")
+
+#: The fields that fix the schedule and how every game is played. A stored
+#: tournament resumed with any of them changed is refused; the rest (concurrency,
+#: backend, address, anchor, max_attempts, withdraw_after) may change between runs.
+SCHEDULE_FIELDS = ("game", "format", "participants", "games_per_pairing", "rounds",
+                   "challengers", "time_per_move", "max_moves", "seed", "sprt")
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class Participant(BaseModel):
+    """One entrant: the name it goes by in this tournament, and its agent reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    agent: str = Field(min_length=1)
+
+
+class SprtSpec(BaseModel):
+    """Stop a head-to-head match early once the SPRT decides: H0 elo <= elo0 vs H1 elo >= elo1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    elo0: float = 0.0
+    elo1: float = 10.0
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    beta: float = Field(default=0.05, gt=0, lt=0.5)
+
+
+class TournamentSpec(BaseModel):
+    """What a tournament file holds (after `load_spec`, also checked against the game)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    game: str = Field(min_length=1)
+    participants: list[Participant] = Field(min_length=1)
+    format: Literal["round-robin", "gauntlet", "swiss", "leaderboard"] = "round-robin"
+    #: Games per pairing, colours alternating; single-player: episodes per participant.
+    games_per_pairing: int = Field(default=2, ge=1)
+    rounds: int | None = Field(default=None, ge=1)  # swiss only; default ceil(log2 n) + 1
+    #: Gauntlet: the first `challengers` participants each play every other participant
+    #: (and not one another); 1 is the classic gauntlet, the first against all others.
+    challengers: int = Field(default=1, ge=1)
+    time_per_move: float | None = Field(default=None, gt=0)  # default from arena.toml
+    max_moves: int | None = Field(default=None, gt=0)  # default from arena.toml
+    seed: int = 0
+    concurrency: int | None = Field(default=None, ge=1)  # default: the cores (local), the CPUs (ray)
+    backend: Literal["local", "ray"] = "local"
+    address: str | None = None  # a Ray cluster's address (ray backend)
+    anchor: str | None = None  # a participant whose Elo is 0; default: the mean is 0
+    sprt: SprtSpec | None = None
+    max_attempts: int = Field(default=3, ge=1)  # a voided game is played at most this often
+    withdraw_after: int = Field(default=3, ge=1)  # crashes in a row that withdraw a participant
+
+    @field_validator("participants", mode="before")
+    @classmethod
+    def _plain_references(cls, value: Any) -> Any:
+        # A bare reference names itself: "mcts:sims=200" -> {name: mcts:sims=200, agent: ...}.
+        if isinstance(value, list):
+            return [{"name": v, "agent": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.participants]
+
+    @property
+    def single_player(self) -> bool:
+        return self.format == "leaderboard"
+
+    def swiss_rounds(self) -> int:
+        """Rounds of a swiss tournament: `rounds`, else ceil(log2 n) + 1."""
+        n = len(self.participants)
+        return self.rounds or max(1, math.ceil(math.log2(max(n, 2)))) + 1
+
+    def schedule_fields(self) -> dict[str, Any]:
+        """The fields that fix the schedule and the games, as plain JSON values."""
+        data = self.model_dump(mode="json")
+        return {k: data[k] for k in SCHEDULE_FIELDS}
+
+    def fingerprint(self) -> str:
+        """sha256 of `schedule_fields`: equal fingerprints mean the same tournament."""
+        text = json.dumps(self.schedule_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> TournamentSpec:
+        """This spec with the clock and move cap filled in from the settings where it has none."""
+        return self.model_copy(update={
+            "time_per_move": self.time_per_move if self.time_per_move is not None else time_per_move,
+            "max_moves": self.max_moves if self.max_moves is not None else max_moves,
+        })
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown field '{location}'"
+    if error["type"] == "missing":
+        return f"field '{location}' is missing"
+    message = error["msg"]
+    if error["type"] == "string_pattern_mismatch" and location == "name":
+        message = "should be letters, digits, '_', '.' or '-' (at most 64, no spaces)"
+    return f"field '{location}': {message[0].lower()}{message[1:]} (got {error.get('input')!r})"
+
+
+def parse_spec(data: Any, source: str, default_name: str | None = None) -> TournamentSpec:
+    """A validated spec from already-parsed YAML `data`; UserError naming `source` if bad."""
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a mapping of fields (name, game, participants, ...), "
+                        f"got {type(data).__name__}")
+    if "name" not in data and default_name is not None:
+        data = {"name": default_name, **data}
+    try:
+        spec = TournamentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{source}: {_describe(exc.errors()[0])}") from None
+    return _check_against_game(spec, source)
+
+
+def load_spec(path: str | Path) -> TournamentSpec:
+    """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"tournament spec '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
+    return parse_spec(data, str(path), default_name=path.stem)
+
+
+def _check_against_game(spec: TournamentSpec, source: str) -> TournamentSpec:
+    from games.registry import resolve_game
+
+    try:
+        game = resolve_game(spec.game)
+    except UserError as exc:
+        raise UserError(f"{source}: field 'game': {exc}") from None
+    names = spec.names
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise UserError(f"{source}: field 'participants.{i}.name': '{name}' is already the "
+                            f"name of participant {names.index(name)}; give each a distinct name")
+    n = len(names)
+    if game.players == 1:
+        if spec.format not in ("round-robin", "leaderboard"):
+            raise UserError(f"{source}: field 'format': '{spec.format}' needs a two-player game; "
+                            f"'{game.id}' is single-player (use leaderboard)")
+        spec = spec.model_copy(update={"format": "leaderboard"})
+    elif game.players == 2:
+        if spec.format == "leaderboard":
+            raise UserError(f"{source}: field 'format': 'leaderboard' is for single-player games; "
+                            f"'{game.id}' has two players (use round-robin, gauntlet or swiss)")
+        if n < 2:
+            raise UserError(f"{source}: field 'participants': a {spec.format} tournament needs at "
+                            f"least 2 participants (got {n})")
+    else:
+        raise UserError(f"{source}: field 'game': tournaments are for one- or two-player games; "
+                        f"'{game.id}' has {game.players} players")
+    if spec.rounds is not None and spec.format != "swiss":
+        raise UserError(f"{source}: field 'rounds': only swiss tournaments have rounds "
+                        f"(format is '{spec.format}')")
+    if spec.challengers != 1 and spec.format != "gauntlet":
+        raise UserError(f"{source}: field 'challengers': only gauntlets have challengers "
+                        f"(format is '{spec.format}')")
+    if spec.format == "gauntlet" and spec.challengers >= n:
+        raise UserError(f"{source}: field 'challengers': the first {spec.challengers} "
+                        f"participants leave no opponents among {n} (got {spec.challengers})")
+    if spec.anchor is not None and spec.anchor not in names:
+        raise UserError(f"{source}: field 'anchor': '{spec.anchor}' is not a participant "
+                        f"(participants: {', '.join(names)})")
+    if spec.sprt is not None:
+        if game.players != 2 or n != 2 or spec.format == "swiss":
+            raise UserError(f"{source}: field 'sprt': the SPRT stops head-to-head matches; it needs "
+                            f"exactly 2 participants in a round-robin or gauntlet (got {n})")
+        if spec.sprt.elo1 <= spec.sprt.elo0:
+            raise UserError(f"{source}: field 'sprt.elo1': must be above elo0 "
+                            f"({spec.sprt.elo0:g}) (got {spec.sprt.elo1:g})")
+    return spec
+
+
+def check_participants(spec: TournamentSpec, roster: dict[str, str], source: str) -> None:
+    """Build every participant's agent once, so a bad reference fails before any game.
+
+    Raises UserError naming the file, the participant's field and the reference.
+    """
+    from agents.registry import make_agent
+    from games.registry import resolve_game
+
+    game = resolve_game(spec.game)
+    for i, p in enumerate(spec.participants):
+        try:
+            agent = make_agent(p.agent, roster)
+        except UserError as exc:
+            raise UserError(f"{source}: field 'participants.{i}.agent': {exc}") from None
+        try:
+            if getattr(agent, "needs_state", False) and not game.has_state:
+                raise UserError(f"{source}: field 'participants.{i}.agent': '{p.agent}' searches "
+                                f"the game's rules; '{game.id}' has no search state")
+        finally:
+            agent.close()
