@@ -18,6 +18,7 @@ ALGOS: dict[str, tuple[str, str, str]] = {
     "pg": ("agents.pg", "REINFORCE", "REINFORCEConfig"),
     "a2c": ("agents.a2c", "A2C", "A2CConfig"),
     "ppo": ("agents.ppo", "PPO", "PPOConfig"),
+    "alphazero": ("agents.alphazero.train", "AlphaZero", "AlphaZeroConfig"),
 }
 ALIASES = {"reinforce": "pg"}
 

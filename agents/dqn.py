@@ -322,10 +322,11 @@ class DQN(Learner):
 
         if self.updates % cfg.target_update == 0:
             with torch.no_grad():
-                if cfg.tau >= 1.0:
-                    torch._foreach_copy_(self._target_params, self._q_params)
-                else:  # Polyak: target <- target + tau * (online - target)
-                    torch._foreach_lerp_(self._target_params, self._q_params, cfg.tau)
+                for t, p in zip(self._target_params, self._q_params, strict=True):
+                    if cfg.tau >= 1.0:
+                        t.copy_(p)  # hard update
+                    else:
+                        t.lerp_(p, cfg.tau)  # Polyak: t <- t + tau * (p - t)
         return float(loss.detach()), float(q_taken.detach().mean())
 
     def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:

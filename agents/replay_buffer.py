@@ -30,10 +30,10 @@ Two layouts, one interface (`add`, `sample`, `save`, `load`, `nbytes`):
     The frame ring holds a little more than `capacity` frames (episode starts
     cost frames too). Every frame carries its write number (`frame_serial`); a
     transition whose oldest frame has been overwritten is invalid and is never
-    sampled (sampling redraws it). Memory per transition: one 84x84 frame (7,056 bytes) plus the
-    3% spare frames and 53 bytes of indices, 7,330 bytes in all; 1M Atari
-    transitions take 7.3 GB, where whole uint8 stacks for obs and next_obs
-    would take 56 GB.
+    sampled (sampling redraws it). Memory per transition: one 84x84 frame (7,056
+    bytes) plus the 3% spare frames and 62 bytes of indices, 7,339 bytes in
+    all; 1M Atari transitions take 7.3 GB, where whole uint8 stacks for obs and
+    next_obs would take 56 GB.
 
 Sampling is uniform over the stored (valid) transitions, vectorised numpy, from
 the buffer's own seeded generator, whose state is saved with the buffer, so a

@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train ALGO (dqn, pg/reinforce, a2c, ppo) on GAME with the "
                                    "preset hyperparameters from agents/presets/ALGO.yaml. "
                                    "Ctrl-C saves a checkpoint and exits; --resume continues.")
-    p.add_argument("algo", metavar="ALGO", help="dqn, pg (reinforce), a2c or ppo")
+    p.add_argument("algo", metavar="ALGO", help="dqn, pg (reinforce), a2c, ppo or alphazero")
     p.add_argument("game", metavar="GAME", help="a single-player game id (see `arena games`)")
     p.add_argument("--preset", metavar="NAME", help="a named preset (default: the game's own)")
     p.add_argument("--steps", type=_positive_int, metavar="N",
@@ -275,9 +275,15 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
         print(json.dumps(summary))
         return 0
     how = "stopped early" if summary["stopped_early"] else "done"
-    print(f"{summary['algo']} on {summary['game']}: {how} at {summary['steps']:,} steps; "
-          f"eval {summary['final_eval_mean']:.1f} ± {summary['final_eval_ci95']:.1f}, "
-          f"best {summary['best_eval_mean']:.1f}")
+    if "board" in summary:  # AlphaZero: generations gated by matches, not a mean return
+        board = summary["board"]
+        print(f"{summary['algo']} on {summary['game']}: {how} at {summary['steps']:,} self-play "
+              f"positions; {board['generation']} generations, best is generation "
+              f"{board['best_generation']} (Elo {board['best_elo']:+.0f}; generations.csv)")
+    else:
+        print(f"{summary['algo']} on {summary['game']}: {how} at {summary['steps']:,} steps; "
+              f"eval {summary['final_eval_mean']:.1f} ± {summary['final_eval_ci95']:.1f}, "
+              f"best {summary['best_eval_mean']:.1f}")
     print(f"run: {summary['run_dir']}  (arena match {summary['game']} {summary['run_dir']}; "
           f"arena train --resume {summary['run_dir']})")
     return 0

@@ -84,6 +84,10 @@ class Trainer(TrainHooks):
         self.start_time = time.perf_counter()
         self.start_step = learner.steps
         self.next_eval = (learner.steps // eval_every + 1) * eval_every if eval_every else None
+        # Board-game learners (AlphaZero) evaluate themselves by matches and write best/.
+        self.board_game = bool(getattr(learner, "evaluate_as_board_game", False))
+        if self.board_game:
+            self.next_eval = None
         self.next_checkpoint = (learner.steps // checkpoint_every + 1) * checkpoint_every
         self.last_draw = 0.0
         self.last_loss: float | None = None
@@ -179,10 +183,10 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         eval_every = eval_every or int(run_info.get("eval_every", 10_000))
     else:
         game = resolve_game(game_id)
-        if game.make_gym is None:
-            raise UserError(f"game '{game.id}' has no single-player gymnasium env to train on "
-                            "(self-play training of board games comes with AlphaZero)")
         cls, config_cls = learner_classes(algo)
+        if game.make_gym is None and not getattr(cls, "evaluate_as_board_game", False):
+            raise UserError(f"game '{game.id}' has no single-player gymnasium env to train on "
+                            "(board games train with: arena train alphazero GAME)")
         hyper = preset(algo, game.id, preset_name)
         hyper.update(parse_overrides(overrides or []))
         total = hyper.pop("total_steps", 100_000)
@@ -211,7 +215,9 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
     try:
         learner.train(until, trainer)
         learner.save(run_dir / "last", with_train_state=True)
-        if trainer.eval_history and trainer.eval_history[-1][0] == learner.steps:
+        if trainer.board_game:
+            final = (None, None)  # the learner's own evaluation: summary["board"]
+        elif trainer.eval_history and trainer.eval_history[-1][0] == learner.steps:
             final = trainer.eval_history[-1][1:]
         else:
             final = trainer.evaluate(learner.steps)
@@ -220,10 +226,14 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         if trainer.progress:
             trainer.draw(learner.steps, final=True)
         trainer.close()
-    return {"run_dir": str(run_dir), "algo": learner.algo, "game": game.id,
-            "steps": learner.steps, "stopped_early": trainer.stop_requested,
-            "final_eval_mean": final[0], "final_eval_ci95": final[1], "best_eval_mean": trainer.best,
-            "evals": [{"step": s, "mean": m, "ci95": c} for s, m, c in trainer.eval_history]}
+    summary = {"run_dir": str(run_dir), "algo": learner.algo, "game": game.id,
+               "steps": learner.steps, "stopped_early": trainer.stop_requested,
+               "final_eval_mean": final[0], "final_eval_ci95": final[1], "best_eval_mean": trainer.best,
+               "evals": [{"step": s, "mean": m, "ci95": c} for s, m, c in trainer.eval_history]}
+    if trainer.board_game:
+        summary["best_eval_mean"] = None
+        summary["board"] = learner.board_summary()  # type: ignore[attr-defined]
+    return summary
 
 
 def _read_json(path: Path) -> dict[str, Any]:

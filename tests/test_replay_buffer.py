@@ -224,7 +224,7 @@ def test_n_step_returns_stop_at_episode_ends_and_missing_successors(kind):
         assert i * n_envs + e >= stored  # only stored transitions are drawn
         total, discount, j = 0.0, 1.0, i
         while True:
-            _, reward, terminated, done = history[j][e]
+            _, reward, _, done = history[j][e]
             total += discount * reward
             discount *= gamma
             if done or j - i + 1 == n or j + 1 == len(history):

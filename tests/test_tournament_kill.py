@@ -63,9 +63,13 @@ def test_sigkill_at_random_moments_loses_no_game_and_plays_none_twice(tmp_path, 
             # Any moment: while it starts, creates the tables, plans, or plays.
             time.sleep(rng.uniform(0.0, 1.5))
         else:
-            # A moment while it plays: after its first line, "tournament killme: ...".
-            proc.stderr.readline()
-            time.sleep(rng.uniform(0.0, 1.5))
+            # A moment while it plays: once it has stored a game more than before
+            # (waiting on progress, not on the clock, so a slow start cannot dodge it).
+            before = seen[-1] if seen else 0
+            deadline = time.time() + 120
+            while done_count(db) <= before and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -1,4 +1,4 @@
-"""Home: where the app opens; leads to Watch, Play, Training and Agents, and lists recent games."""
+"""Home: where the app opens; leads to Watch, Play, Training, Agents and Tournaments, and lists recent games."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ _DESTINATIONS = [
     ("play", "Play", "you against an agent, by mouse or keyboard"),
     ("training", "Training", "start a training run, or follow one"),
     ("agents", "Agents", "everything that can take a seat"),
+    ("tournaments", "Tournaments", "standings live, start one, replay its games"),
 ]
 
 _INTRO = """\
@@ -32,6 +33,7 @@ class HomeScreen(Screen):
         Binding("p", "go('play')", "Play"),
         Binding("t", "go('training')", "Training"),
         Binding("a", "go('agents')", "Agents"),
+        Binding("o", "go('tournaments')", "Tournaments"),
         Binding("q", "app.quit", "Quit", show=False),
     ]
 
@@ -99,3 +101,7 @@ class HomeScreen(Screen):
             from arena.tui.screens.agents import AgentsScreen
 
             self.app.push_screen(AgentsScreen())
+        elif where == "tournaments":
+            from arena.tui.screens.tournaments import TournamentsScreen
+
+            self.app.push_screen(TournamentsScreen())
