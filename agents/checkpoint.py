@@ -81,8 +81,10 @@ def load_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, to
     if not path.is_file():
         raise UserError(f"checkpoint file '{path}' does not exist")
     with open(path, "rb") as f:
-        head = f.read(4)
-    if any(head.startswith(m) for m in _PICKLE_MAGIC):
+        head = f.read(9)
+    # A safetensors file is an 8-byte header length, then the JSON header.
+    looks_safetensors = len(head) == 9 and head[8:9] == b"{"
+    if not looks_safetensors and any(head.startswith(m) for m in _PICKLE_MAGIC):
         raise UserError(f"'{path}' is a pickle or torch.save file; Arena loads only safetensors "
                         "checkpoints and never unpickles")
     try:
