@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,9 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         where = f"{algo} preset '{preset_name or game.id}'"
         config = config_from_dict(config_cls, hyper, where)
         until = steps if steps is not None else int(total)
+        if "total_steps" in {f.name for f in fields(config)}:
+            # The learners' schedules (epsilon, learning-rate and clip anneals) end here.
+            config = replace(config, total_steps=until)
         eval_every = eval_every or int(hyper_eval or max(until // 20, 1000))
         base = data_dir if data_dir is not None else Path("runs")
         run_dir = Path(out) if out is not None else base / f"{algo}-{game.id}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -105,3 +105,4 @@ def test_a_header_length_that_starts_with_0x80_is_still_safetensors(tmp_path):
     else:
         raise AssertionError("no padding gave a header length of 128 mod 256")
     assert torch.equal(load_tensors(path)["w"], torch.zeros(2))
+

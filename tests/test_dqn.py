@@ -119,9 +119,10 @@ def test_dqn_walks_the_corridor_optimally(corridor_learner):
     assert returns == pytest.approx([Corridor.OPTIMUM] * 3)
 
 
-@pytest.mark.parametrize(("double_dqn", "dueling"), [(False, False), (True, True), (False, True)])
-def test_double_and_dueling_switches_learn_the_corridor(double_dqn, dueling):
-    config = replace(CORRIDOR_CONFIG, double_dqn=double_dqn, dueling=dueling)
+@pytest.mark.parametrize(("double_dqn", "dueling", "n_step"),
+                         [(False, False, 1), (True, True, 3), (False, True, 1)])
+def test_double_dueling_and_n_step_switches_learn_the_corridor(double_dqn, dueling, n_step):
+    config = replace(CORRIDOR_CONFIG, double_dqn=double_dqn, dueling=dueling, n_step=n_step)
     learner = DQN(CORRIDOR, config, CPU, seed=1)
     if dueling:
         assert hasattr(learner.q.head, "advantage")
@@ -208,7 +209,7 @@ def test_checkpoint_round_trip_plays_identically(corridor_learner, tmp_path, mon
 RESUME_CONFIG = DQNConfig(
     total_steps=2_400, lr=1e-3, buffer_size=1_000, batch_size=32, learning_starts=200,
     train_freq=2, gradient_steps=2, target_update=1, tau=0.05, exploration_fraction=0.5,
-    hidden=(32, 32), lr_final_fraction=0.2, log_every=400,
+    hidden=(32, 32), lr_final_fraction=0.2, n_step=2, log_every=400,
 )
 
 
@@ -242,6 +243,20 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, num_envs):
     later = [e for e in straight_hooks.episodes if e[0] > 1_200]
     assert resumed_hooks.episodes == later
     assert np.array_equal(straight.replay.sample(64).obs, resumed.replay.sample(64).obs)
+
+
+def test_resume_without_a_saved_replay_refills_before_updating(tmp_path):
+    config = replace(CORRIDOR_CONFIG, total_steps=1_000, learning_starts=300, save_replay=False)
+    learner = DQN(CORRIDOR, config, CPU, seed=4)
+    learner.train(600)
+    learner.save(tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt" / REPLAY).exists()
+    resumed = DQN.load(tmp_path / "ckpt", CPU, for_training=True)
+    assert resumed.replay is None and resumed.updates == learner.updates
+    resumed.train(800)
+    assert len(resumed.replay) == 200 and resumed.updates == learner.updates  # still refilling
+    resumed.train(1_000)
+    assert resumed.updates == learner.updates + 101  # updating again from 300 new transitions
 
 
 def test_same_seed_same_run():
