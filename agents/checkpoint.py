@@ -144,10 +144,15 @@ def optimizer_from_tensors(optimizer: torch.optim.Optimizer, tensors: Mapping[st
 
 def rng_state() -> dict[str, Any]:
     """torch's and numpy's global RNG states, JSON-able (torch's as a list of bytes)."""
-    return {"torch": torch.get_rng_state().tolist(),
-            "numpy": np.random.get_state(legacy=False)}
+    numpy_state = np.random.get_state(legacy=False)
+    numpy_state = dict(numpy_state, state=dict(numpy_state["state"],
+                                               key=numpy_state["state"]["key"].tolist()))
+    return {"torch": torch.get_rng_state().tolist(), "numpy": numpy_state}
 
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
-    np.random.set_state(state["numpy"])
+    numpy_state = dict(state["numpy"])
+    numpy_state["state"] = dict(numpy_state["state"],
+                                key=np.array(numpy_state["state"]["key"], dtype=np.uint32))
+    np.random.set_state(numpy_state)

@@ -9,9 +9,10 @@ How a run goes: `num_envs` copies of the game's training env
 epsilon-greedy with epsilon falling linearly; every transition goes into a
 replay ring (agents/replay_buffer.py); every `train_freq` vector steps, once
 `learning_starts` env steps are stored, `gradient_steps` minibatch updates
-regress Q(s, a) on r + gamma * max_a' Q_target(s', a'); the target net follows
-the online net by a hard copy (tau=1) or Polyak averaging every
-`target_update` updates.
+regress Q(s, a) on r + gamma * Q_target(s', a*) with a* the best action of s'
+(by the online net with double DQN, else by the target net), or on n-step
+returns with `n_step` > 1; the target net follows the online net by a hard
+copy (tau=1) or Polyak averaging every `target_update` updates.
 
 Determinism and exact resume: every episode of env i is reset with a seed
 derived from (seed, i, episode number), exploration and replay sampling use
@@ -61,7 +62,8 @@ class DQNConfig:
 
     total_steps: int = 100_000  # the run's length; the epsilon and lr schedules span it
     lr: float = 1e-4  # Adam step size at the start
-    lr_final_fraction: float = 1.0  # lr falls linearly to lr * this at total_steps (1.0: constant)
+    lr_final_fraction: float = 1.0  # lr falls linearly to lr * this (1.0: constant lr)...
+    lr_decay_fraction: float = 1.0  # ...over this share of total_steps, then stays there
     adam_eps: float = 1e-8
     gamma: float = 0.99
     n_step: int = 1  # bootstrap after n rewards (n-step returns); 1 is classic DQN
@@ -94,7 +96,7 @@ class DQNConfig:
         if not self.lr > 0:
             raise UserError(f"dqn: lr={self.lr} must be positive")
         for name in ("gamma", "exploration_fraction", "epsilon_initial", "epsilon_final",
-                     "lr_final_fraction"):
+                     "lr_final_fraction", "lr_decay_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserError(f"dqn: {name}={getattr(self, name)} must be within [0, 1]")
         if not 0.0 < self.tau <= 1.0:
@@ -212,7 +214,8 @@ class DQN(Learner):
         n = config.num_envs
         self._episode_index = [0] * n  # episodes started per env (picks the reset seed)
         self._episode_actions: list[list[int]] = [[] for _ in range(n)]  # for exact resume
-        self._log_sums = {"loss": 0.0, "q": 0.0, "count": 0}
+        # Sums since the last hooks.log; tensors between logs, so a GPU need not sync per update.
+        self._log_sums: dict[str, Any] = {"loss": 0.0, "q": 0.0, "count": 0}
         self._next_log = config.log_every
 
     # -- schedules ---------------------------------------------------------------------------
@@ -226,10 +229,11 @@ class DQN(Learner):
         return cfg.epsilon_initial + progress * (cfg.epsilon_final - cfg.epsilon_initial)
 
     def learning_rate(self, step: int | None = None) -> float:
-        """Adam's step size at env step `step` (default: now); linear decay over total_steps."""
+        """Adam's step size at env step `step` (default: now); linear decay, then flat."""
         cfg = self.config
         step = self.steps if step is None else step
-        progress = min(1.0, step / cfg.total_steps)
+        duration = cfg.lr_decay_fraction * cfg.total_steps
+        progress = min(1.0, step / duration) if duration > 0 else 1.0
         return cfg.lr * (1.0 - progress * (1.0 - cfg.lr_final_fraction))
 
     # -- environments ------------------------------------------------------------------------
@@ -282,7 +286,7 @@ class DQN(Learner):
             greedy = self.q(torch.as_tensor(obs, device=self.device)).argmax(dim=1).cpu().numpy()
         return np.where(explore, random_actions, greedy)
 
-    def _update(self) -> tuple[float, float]:
+    def _update(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One gradient step on a replay minibatch; (loss, mean Q of the actions taken)."""
         cfg = self.config
         assert self.replay is not None
@@ -327,7 +331,7 @@ class DQN(Learner):
                         t.copy_(p)  # hard update
                     else:
                         t.lerp_(p, cfg.tau)  # Polyak: t <- t + tau * (p - t)
-        return float(loss.detach()), float(q_taken.detach().mean())
+        return loss.detach(), q_taken.detach().mean()
 
     def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:
         """Train until `self.steps` reaches `until_step` or `hooks.tick` returns False.
@@ -392,7 +396,7 @@ class DQN(Learner):
         if count:
             metrics["loss"] = self._log_sums["loss"] / count
             metrics["q"] = self._log_sums["q"] / count
-        hooks.log(self.steps, metrics)
+        hooks.log(self.steps, {k: float(v) for k, v in metrics.items()})
         self._log_sums = {"loss": 0.0, "q": 0.0, "count": 0}
         every = self.config.log_every
         self._next_log = (self.steps // every + 1) * every
@@ -427,7 +431,7 @@ class DQN(Learner):
                 # the replay's state, episode seeds from counters), never the global RNGs.
                 "explore_rng": self.rng.bit_generator.state,
                 "optimizer": opt_rest, "episode_index": self._episode_index,
-                "episode_actions": self._episode_actions, "log_sums": self._log_sums,
+                "episode_actions": self._episode_actions, "log_sums": {k: float(v) for k, v in self._log_sums.items()},
                 "next_log": self._next_log, "started": self.envs is not None,
             })
         write_meta(directory, {
@@ -480,6 +484,7 @@ class DQN(Learner):
         self._episode_index = [int(i) for i in state["episode_index"]]
         self._episode_actions = [[int(a) for a in acts] for acts in state["episode_actions"]]
         self._log_sums = dict(state["log_sums"])
+        self._log_sums["count"] = int(self._log_sums["count"])
         self._next_log = int(state["next_log"])
         if meta.get("replay"):
             self.replay = load_replay_buffer(directory / REPLAY)

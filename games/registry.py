@@ -176,4 +176,4 @@ def _resolve_pettingzoo(module_name: str, ref: str) -> GameSpec:
                     description="PettingZoo AEC env")
 
 
-import games.atari  # noqa: E402,F401  (registers pong and space-invaders; ale_py loads lazily)
+import games.atari  # noqa: F401  (registers pong and space-invaders; ale_py loads lazily)

@@ -106,3 +106,17 @@ def test_a_header_length_that_starts_with_0x80_is_still_safetensors(tmp_path):
         raise AssertionError("no padding gave a header length of 128 mod 256")
     assert torch.equal(load_tensors(path)["w"], torch.zeros(2))
 
+
+
+def test_rng_state_survives_json():
+    import json
+
+    import numpy as np
+
+    from agents.checkpoint import rng_state, set_rng_state
+
+    saved = json.loads(json.dumps(rng_state()))
+    expected = (torch.rand(3), np.random.random(3))
+    set_rng_state(saved)
+    assert torch.equal(torch.rand(3), expected[0])
+    assert np.array_equal(np.random.random(3), expected[1])
