@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile games/go/_core.c setup.py
+$(STAMP): pyproject.toml Makefile games/go/_core.c agents/alphazero/_puct.c setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[test,plots,ray]"

@@ -19,6 +19,7 @@ ALGOS: dict[str, tuple[str, str, str]] = {
     "a2c": ("agents.a2c", "A2C", "A2CConfig"),
     "ppo": ("agents.ppo", "PPO", "PPOConfig"),
     "alphazero": ("agents.alphazero.train", "AlphaZero", "AlphaZeroConfig"),
+    "alphago": ("agents.alphago.train", "AlphaGo", "AlphaGoConfig"),
 }
 ALIASES = {"reinforce": "pg"}
 

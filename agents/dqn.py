@@ -14,6 +14,17 @@ regress Q(s, a) on r + gamma * Q_target(s', a*) with a* the best action of s'
 returns with `n_step` > 1; the target net follows the online net by a hard
 copy (tau=1) or Polyak averaging every `target_update` updates.
 
+Board games (tictactoe, connect4, go5..go19) are learned by self-play
+(agents/board_selfplay.py): the other side's moves are part of the env (an
+opponent from a sampler; by default the learner's own current or earlier
+weights), observations are the mover's planes, and every step of acting and
+learning is **masked** to the legal moves: epsilon-greedy explores uniformly
+among legal moves and exploits the best legal one, and the replay stores the
+next state's legal mask so that the target's max (and double DQN's argmax)
+over a' skip illegal moves. Such a run evaluates itself by win/draw/loss rates
+against ``eval_opponents`` and keeps best/ on that score (`board_summary`).
+n-step returns are for single-player games only.
+
 Determinism and exact resume: every episode of env i is reset with a seed
 derived from (seed, i, episode number), exploration and replay sampling use
 their own seeded numpy generators, and the network is initialised from
@@ -26,6 +37,7 @@ run continues bit-for-bit like an uninterrupted one (on CPU).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,6 +49,18 @@ import torch
 import torch.nn.functional as F
 
 from agents.base import ActionInsight, Agent, Insight, MatchContext
+from agents.board_selfplay import (
+    BoardEvaluation,
+    BoardNetAgent,
+    MaskedReplay,
+    NetOpponent,
+    SelfPlayEnvs,
+    SnapshotPool,
+    action_labels,
+    board_features,
+    is_board_game,
+    masked_logits,
+)
 from agents.checkpoint import (
     MODEL,
     REPLAY,
@@ -85,11 +109,20 @@ class DQNConfig:
     num_envs: int = 1  # envs stepped together (gymnasium SyncVectorEnv)
     save_replay: bool = True  # checkpoints with train state include the replay buffer
     log_every: int = 1_000  # env steps between hooks.log calls
+    # Board games only (self-play, agents/board_selfplay.py):
+    conv_channels: tuple[int, ...] = ()  # 3x3 conv layers before the MLP; () = MLP only
+    opponent_current: float = 0.5  # P(the opponent is the current weights), else a snapshot
+    snapshot_every: int = 1_000  # gradient steps between snapshots of the pool
+    snapshot_pool: int = 10  # snapshots kept (the oldest go first)
+    eval_opponents: str = "random,greedy"  # agent references, comma-separated
+    eval_games: int = 20  # per opponent and evaluation
+    board_eval_every: int = 0  # steps between evaluations; 0: total_steps / 10
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
+        self.conv_channels = tuple(int(c) for c in self.conv_channels)
         positive = ("total_steps", "n_step", "buffer_size", "batch_size", "train_freq",
-                    "gradient_steps", "target_update", "num_envs", "log_every")
+                    "gradient_steps", "target_update", "num_envs", "log_every", "snapshot_every")
         for name in positive:
             if getattr(self, name) < 1:
                 raise UserError(f"dqn: {name}={getattr(self, name)} must be at least 1")
@@ -101,6 +134,9 @@ class DQNConfig:
                 raise UserError(f"dqn: {name}={getattr(self, name)} must be within [0, 1]")
         if not 0.0 < self.tau <= 1.0:
             raise UserError(f"dqn: tau={self.tau} must be within (0, 1]")
+        for name in ("snapshot_pool", "eval_games", "board_eval_every"):
+            if getattr(self, name) < 0:
+                raise UserError(f"dqn: {name}={getattr(self, name)} must be at least 0")
         if any(h < 1 for h in self.hidden):
             raise UserError(f"dqn: hidden={list(self.hidden)} sizes must be at least 1")
 
@@ -166,12 +202,22 @@ def _train_env(spec: Any) -> gym.Env:
 
 
 class DQN(Learner):
-    """Deep Q-learning on a single-player game with a discrete action space."""
+    """Deep Q-learning on a single-player game with a discrete action space, or on a
+    board game by self-play."""
 
     algo = "dqn"
     Config = DQNConfig
+    #: arena/train.py: this learner also trains on board games (by self-play).
+    plays_board_games = True
+    #: Set per run: True on a board game (the run evaluates itself by matches).
+    evaluate_as_board_game = False
 
     def __init__(self, game_id: str, config: DQNConfig, device: torch.device, seed: int):
+        if is_board_game(game_id):
+            features = board_features(game_id)
+            self._setup(game_id, config, torch.device(device), seed, tuple(features.shape),
+                        "float32", int(features.num_actions))
+            return
         spec = _single_player_spec(game_id)
         probe = spec.make_gym(train=True)
         try:
@@ -194,7 +240,8 @@ class DQN(Learner):
         self.obs_shape, self.obs_dtype, self.n_actions = obs_shape, obs_dtype, n_actions
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
             torch.manual_seed(self.seed)
-            self.q = QNetwork(obs_shape, obs_dtype, n_actions, config.hidden, config.dueling)
+            self.q = QNetwork(obs_shape, obs_dtype, n_actions, config.hidden, config.dueling,
+                              config.conv_channels)
         self.q.to(device)
         self.target = copy.deepcopy(self.q)
         self.target.requires_grad_(False)
@@ -217,6 +264,34 @@ class DQN(Learner):
         # Sums since the last hooks.log; tensors between logs, so a GPU need not sync per update.
         self._log_sums: dict[str, Any] = {"loss": 0.0, "q": 0.0, "count": 0}
         self._next_log = config.log_every
+        self.board = is_board_game(game_id)
+        self.evaluate_as_board_game = self.board
+        if self.board:
+            if config.n_step != 1:
+                raise UserError(f"dqn: n_step={config.n_step}: board games learn with n_step 1")
+            if not 0.0 <= config.opponent_current <= 1.0:
+                raise UserError(f"dqn: opponent_current={config.opponent_current} "
+                                "must be within [0, 1]")
+            self.features = board_features(game_id)
+            self.labels = action_labels(game_id)
+            # Snapshots play their greedy move, with the final exploration rate for variety.
+            opponent_seeds = itertools.count(1000 * self.seed)  # each its own exploration
+            self.pool = SnapshotPool(
+                self.q, lambda net: NetOpponent(net, self.features, device, "greedy",
+                                                epsilon=config.epsilon_final,
+                                                seed=next(opponent_seeds)),
+                config.opponent_current, config.snapshot_every, config.snapshot_pool)
+            self.board_envs = SelfPlayEnvs(game_id, config.num_envs, self.seed, self.pool)
+            every = config.board_eval_every or max(1, config.total_steps // 10)
+            self.board_eval = BoardEvaluation(game_id, config.eval_opponents, config.eval_games,
+                                              every)
+
+    def set_opponent_sampler(self, sampler: Any) -> None:
+        """Opponents of the games that start from now on come from ``sampler(rng)``
+        (agents/board_selfplay.py says what it may return); `self.pool` is the default."""
+        if not self.board:
+            raise UserError(f"game '{self.game_id}' is single-player: it has no opponents")
+        self.board_envs.set_sampler(sampler)
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -290,7 +365,12 @@ class DQN(Learner):
         """One gradient step on a replay minibatch; (loss, mean Q of the actions taken)."""
         cfg = self.config
         assert self.replay is not None
-        batch = self.replay.sample(cfg.batch_size, cfg.n_step, cfg.gamma)
+        if self.board:
+            batch: Any = self.replay.sample(cfg.batch_size, cfg.gamma)
+            next_masks = torch.as_tensor(batch.next_masks, device=self.device)
+        else:
+            batch = self.replay.sample(cfg.batch_size, cfg.n_step, cfg.gamma)
+            next_masks = None
         dev = self.device
         obs = torch.as_tensor(batch.obs, device=dev)
         actions = torch.as_tensor(batch.actions, device=dev)
@@ -301,8 +381,13 @@ class DQN(Learner):
 
         with torch.no_grad():
             next_q_target = self.target(next_obs)
+            if next_masks is not None:  # a board game: a' ranges over the legal moves of s'
+                next_q_target = masked_logits(next_q_target, next_masks)
             if cfg.double_dqn:  # van Hasselt et al. 2016: decouple choosing a' from valuing it
-                next_actions = self.q(next_obs).argmax(dim=1, keepdim=True)
+                online = self.q(next_obs)
+                if next_masks is not None:
+                    online = masked_logits(online, next_masks)
+                next_actions = online.argmax(dim=1, keepdim=True)
             else:
                 next_actions = next_q_target.argmax(dim=1, keepdim=True)
             next_value = next_q_target.gather(1, next_actions).squeeze(1)
@@ -342,6 +427,9 @@ class DQN(Learner):
         """
         hooks = hooks or TrainHooks()
         cfg = self.config
+        if self.board:
+            self._train_board(until_step, hooks)
+            return
         if self.steps >= until_step:
             return
         if self.envs is None:
@@ -374,6 +462,73 @@ class DQN(Learner):
             if not hooks.tick(self.steps):
                 break
 
+    # -- board games -------------------------------------------------------------------------
+
+    def _act_board(self, planes: np.ndarray, masks: np.ndarray, epsilon: float) -> np.ndarray:
+        """Masked epsilon-greedy: a uniform legal move with probability epsilon, else the
+        legal move of highest Q."""
+        n = len(planes)
+        explore = self.rng.random(n) < epsilon
+        uniform = self.rng.random(n)  # drawn every step: the sequence does not depend on epsilon
+        counts = masks.sum(1)
+        picks = np.minimum((uniform * counts).astype(np.int64), counts - 1)
+        random_actions = np.array([np.flatnonzero(m)[k] for m, k in zip(masks, picks, strict=True)])
+        if explore.all():
+            return random_actions
+        with torch.no_grad():
+            q = self.q(torch.as_tensor(planes, device=self.device))
+            q = masked_logits(q, torch.as_tensor(masks, device=self.device))
+            greedy = q.argmax(dim=1).cpu().numpy()
+        return np.where(explore, random_actions, greedy)
+
+    def _train_board(self, until_step: int, hooks: TrainHooks) -> None:
+        """The self-play loop: act, store (s, a, r, s', legal(s'), done), update as in
+        `train`; snapshots for the pool after updates; evaluation every
+        `board_eval_every` steps and at `until_step`, best/ into the trainer's run dir."""
+        cfg = self.config
+        run_dir = getattr(hooks, "run_dir", None)
+        envs = self.board_envs
+        if self.replay is None:
+            self.replay = MaskedReplay(cfg.buffer_size, self.obs_shape, self.n_actions, self.seed)
+        planes, masks = envs.observations()
+        while self.steps < until_step:
+            actions = self._act_board(planes, masks, self.epsilon())
+            rewards, dones, finished = envs.step(actions)
+            next_planes, next_masks = envs.observations()
+            # For a finished game s' is the next game's start: unused, terminated drops it.
+            self.replay.add(planes, actions, rewards, next_planes, next_masks, dones)
+            self.steps += cfg.num_envs
+            self.vector_steps += 1
+            for end in finished:
+                hooks.episode(self.steps, end.reward, end.plies)
+            planes, masks = next_planes, next_masks
+            warm = len(self.replay) >= max(1, min(cfg.learning_starts, cfg.buffer_size))
+            if warm and self.vector_steps % cfg.train_freq == 0:
+                for _ in range(cfg.gradient_steps):
+                    loss, q = self._update()
+                    self._log_sums["loss"] += loss
+                    self._log_sums["q"] += q
+                    self._log_sums["count"] += 1
+                    self.pool.after_update(self.updates)
+            if self.steps >= self._next_log:
+                self._log(hooks)
+            if self.board_eval.due(self.steps):
+                self._board_evaluate(run_dir, hooks)
+            if not hooks.tick(self.steps):
+                return
+        if self.board_eval.final_due(self.steps):
+            self._board_evaluate(run_dir, hooks)
+
+    def _board_evaluate(self, run_dir: Path | None, hooks: TrainHooks) -> dict[str, Any]:
+        row = self.board_eval.run(self.agent(), self.steps, run_dir,
+                                  lambda d: self.save(d, with_train_state=False))
+        hooks.log(self.steps, {"eval/score": row["score"]})
+        return row
+
+    def board_summary(self) -> dict[str, Any]:
+        """What arena/train.py reports for a board-game run instead of a mean return."""
+        return self.board_eval.summary()
+
     def _end_episodes(self, done: np.ndarray, infos: dict[str, Any],
                       hooks: TrainHooks) -> np.ndarray:
         """Report finished episodes and reset their envs with the next episode seeds."""
@@ -403,9 +558,14 @@ class DQN(Learner):
 
     # -- playing -----------------------------------------------------------------------------
 
-    def agent(self) -> DQNAgent:
-        """A greedy agent with a snapshot of the current network (later training leaves it be)."""
-        return DQNAgent(copy.deepcopy(self.q), self.n_actions, self.device)
+    def agent(self) -> Any:
+        """A greedy agent with a snapshot of the current network (later training leaves it be).
+        On a board game it keeps the position and plays the legal move of highest Q;
+        explain() gives the legal moves' Q-values."""
+        inner = DQNAgent(copy.deepcopy(self.q), self.n_actions, self.device)
+        if self.board:
+            return BoardNetAgent(inner, self.features, self.labels, self.algo)
+        return inner
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -419,12 +579,23 @@ class DQN(Learner):
             tensors = {f"target.{k}": v for k, v in self.target.state_dict().items()}
             opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
             tensors.update(opt_tensors)
+            if self.board:
+                tensors.update(self.pool.tensors())
             atomic_save_tensors(directory / TRAIN_STATE, tensors)
             with_replay = self.config.save_replay and self.replay is not None
             if with_replay:
                 assert self.replay is not None
-                self.replay.save(directory / REPLAY)
+                if self.board:
+                    atomic_save_tensors(directory / REPLAY, self.replay.tensors())
+                else:
+                    self.replay.save(directory / REPLAY)
+            board_state = {}
+            if self.board:
+                board_state = {"envs": self.board_envs.state(), "pool": self.pool.state(),
+                               "board_eval": self.board_eval.state(),
+                               "board_replay": self.replay.state() if with_replay else None}
             atomic_write_json(directory / TRAIN_STATE_JSON, {
+                **board_state,
                 "steps": self.steps, "vector_steps": self.vector_steps, "updates": self.updates,
                 "epsilon": self.epsilon(), "lr": self.learning_rate(),
                 # Training draws only from its own generators (exploration here, sampling in
@@ -486,7 +657,14 @@ class DQN(Learner):
         self._log_sums = dict(state["log_sums"])
         self._log_sums["count"] = int(self._log_sums["count"])
         self._next_log = int(state["next_log"])
-        if meta.get("replay"):
+        if self.board:
+            self.board_envs.load_state(state["envs"])
+            self.pool.restore(tensors, state["pool"])
+            self.board_eval.load_state(state["board_eval"])
+            if meta.get("replay"):
+                self.replay = MaskedReplay(config.buffer_size, shape, n_actions, seed)
+                self.replay.restore(load_tensors(directory / REPLAY), state["board_replay"])
+        elif meta.get("replay"):
             self.replay = load_replay_buffer(directory / REPLAY)
         # Without a saved replay, training refills a new buffer for learning_starts
         # transitions before updating again (see `train`).
@@ -519,7 +697,7 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise UserError(f"'{path}' is not valid JSON: {exc}") from None
 
 
-def load_agent(directory: Path, device: str | torch.device = "cpu") -> DQNAgent:
+def load_agent(directory: Path, device: str | torch.device = "cpu") -> Any:
     """The greedy agent of a DQN checkpoint directory (no env needed)."""
     return DQN.load(Path(directory), torch.device(device)).agent()
 

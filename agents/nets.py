@@ -4,6 +4,9 @@
 - `NatureCNN(in_channels)`: the Nature-DQN trunk (Mnih et al. 2015) for stacks
   of 84x84 uint8 frames, returning 512 features; it scales pixels by 1/255
   itself, so callers feed the raw uint8 tensor;
+- `board_trunk(shape, conv, hidden)`: for board-game planes (C, H, W): a few
+  same-padded 3x3 conv layers (none: a plain MLP over the flattened planes),
+  then an MLP;
 - `QNetwork`: a trunk plus a Q head, plain or dueling
   (Q = V + A - mean(A), Wang et al. 2016).
 
@@ -43,6 +46,26 @@ def mlp_trunk(in_dim: int, hidden: Sequence[int]) -> tuple[nn.Module, int]:
         return nn.Flatten(), in_dim
     # One flat Sequential (not nested): each module call costs a few microseconds.
     return nn.Sequential(nn.Flatten(), *mlp(in_dim, hidden, None)), int(hidden[-1])
+
+
+def board_trunk(shape: Sequence[int], conv: Sequence[int], hidden: Sequence[int]
+                ) -> tuple[nn.Module, int]:
+    """(feature trunk, feature width) for float board planes (N, C, H, W).
+
+    `conv` channel counts give same-padded 3x3 conv layers (ReLU), which keep the
+    board's geometry, so a pattern learned in one place is known everywhere; then
+    the flattened maps go through a ReLU MLP of widths `hidden`. With no `conv`
+    it is an MLP over the flattened planes (enough for tic-tac-toe).
+    """
+    channels, height, width = (int(d) for d in shape)
+    layers: list[nn.Module] = []
+    for out in conv:
+        layers += [nn.Conv2d(channels, int(out), kernel_size=3, padding=1), nn.ReLU()]
+        channels = int(out)
+    layers.append(nn.Flatten())
+    flat = channels * height * width
+    layers += list(mlp(flat, hidden, None))
+    return nn.Sequential(*layers), int(hidden[-1]) if len(hidden) else flat
 
 
 class NatureCNN(nn.Module):
@@ -96,16 +119,20 @@ class DuelingHead(nn.Module):
 class QNetwork(nn.Module):
     """Observation -> one Q-value per action.
 
-    Pixel observations ((C, H, W) uint8) go through NatureCNN, anything else is
-    flattened into an MLP with `hidden` sizes; `dueling` picks the head.
+    Pixel observations ((C, H, W) uint8) go through NatureCNN; with `conv`
+    channels, board planes go through `board_trunk`; anything else is flattened
+    into an MLP with `hidden` sizes; `dueling` picks the head.
     """
 
     def __init__(self, obs_shape: Sequence[int], obs_dtype: str, n_actions: int,
-                 hidden: Sequence[int] = (64, 64), dueling: bool = False):
+                 hidden: Sequence[int] = (64, 64), dueling: bool = False,
+                 conv: Sequence[int] = ()):
         super().__init__()
         self.trunk: nn.Module
         self.pixels = is_pixel_obs(obs_shape, obs_dtype)
-        if self.pixels:
+        if conv and not self.pixels:
+            self.trunk, features = board_trunk(obs_shape, conv, hidden)
+        elif self.pixels:
             channels, height, width = (int(d) for d in obs_shape)
             self.trunk = NatureCNN(channels, height, width)
             features = NatureCNN.features

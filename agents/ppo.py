@@ -22,23 +22,63 @@ The network: for vector observations separate actor and critic MLPs by default
 (``shared: false``; value targets do not pull on the policy's features); for
 Atari frames one Nature CNN trunk with two heads (``shared: true`` in the
 presets), as in the PPO paper.
+
+Board games (tictactoe, connect4, go5..go19) are learned by self-play
+(agents/board_selfplay.py): the rollout's games are played against opponents
+from a sampler (by default the learner's current weights or an earlier
+snapshot), observations are the mover's planes, optionally through a small
+CNN (``conv_channels``), and the policy is **masked**: illegal actions get
+logit -inf before the softmax, so they are never sampled and the log-probs,
+ratios and entropy are over the legal moves only. Such a run evaluates itself
+by win/draw/loss rates against ``eval_opponents`` and keeps best/ on that
+score (`board_summary`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import itertools
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from agents.a2c import (
-    ActorCritic,  # noqa: F401  (the network, re-exported for readers of this module)
+    ActorCritic,
     ActorCriticLearner,
     Rollout,
     advantages,
     annealed,
     explained_variance,
+)
+from agents.board_selfplay import (
+    BoardEvaluation,
+    BoardNetAgent,
+    MaskedRollout,
+    NetOpponent,
+    SelfPlayEnvs,
+    SnapshotPool,
+    action_labels,
+    board_features,
+    collect_rollout,
+    is_board_game,
+    masked_entropy,
+    masked_logits,
+)
+from agents.checkpoint import MODEL, load_tensors, optimizer_from_tensors, optimizer_to_tensors
+from agents.learner import Learner, TrainHooks, config_from_dict
+from agents.nets import board_trunk
+from agents.pg import (
+    EnvInfo,
+    PolicyAgent,
+    check_checkpoint,
+    layer_init,
+    make_generator,
+    read_train_state,
+    write_checkpoint,
 )
 from arena.errors import UserError
 
@@ -67,6 +107,30 @@ class PPOConfig:
     target_kl: float = 0.0  # > 0: stop an iteration's epochs once the approximate KL passes it
     hidden: tuple[int, ...] = (64, 64)
     shared: bool = False  # one trunk for actor and critic (Atari presets: true)
+    # Board games only (self-play, agents/board_selfplay.py):
+    conv_channels: tuple[int, ...] = ()  # 3x3 conv layers before the MLP; () = MLP only
+    opponent_current: float = 0.5  # P(the opponent is the current weights), else a snapshot
+    snapshot_every: int = 10  # updates between snapshots of the pool
+    snapshot_pool: int = 10  # snapshots kept (the oldest go first)
+    eval_opponents: str = "random,greedy"  # agent references, comma-separated
+    eval_games: int = 20  # per opponent and evaluation
+    board_eval_every: int = 0  # steps between evaluations; 0: total_steps / 10
+
+
+class BoardActorCritic(ActorCritic):
+    """ActorCritic on board planes: `board_trunk` (conv layers, then an MLP) and two heads."""
+
+    def __init__(self, shape: Sequence[int], n_actions: int, conv: Sequence[int],
+                 hidden: Sequence[int], shared: bool):
+        nn.Module.__init__(self)
+        self.trunk, features = board_trunk(shape, conv, hidden)
+        self.trunk.apply(layer_init)
+        self.critic_trunk: nn.Module | None = None
+        if not shared:
+            self.critic_trunk, _ = board_trunk(shape, conv, hidden)
+            self.critic_trunk.apply(layer_init)
+        self.actor = layer_init(nn.Linear(features, n_actions), 0.01)
+        self.critic = layer_init(nn.Linear(features, 1), 1.0)
 
 
 def clipped_surrogate(ratio: torch.Tensor, adv: torch.Tensor, clip_coef: float) -> torch.Tensor:
@@ -86,12 +150,169 @@ class PPO(ActorCriticLearner):
 
     algo = "ppo"
     Config = PPOConfig
+    #: arena/train.py: this learner also trains on board games (by self-play).
+    plays_board_games = True
+    #: Set per run: True on a board game (the run evaluates itself by matches).
+    evaluate_as_board_game = False
+
+    def __init__(self, game_id: str, config: PPOConfig, device: torch.device, seed: int):
+        if is_board_game(game_id):
+            features = board_features(game_id)
+            info = EnvInfo(features.shape, "float32", features.num_actions,
+                           action_labels(game_id))
+        else:
+            info = EnvInfo.probe(game_id)
+        self._setup(game_id, config, device, seed, info)
+
+    def _setup(self, game_id: str, config: Any, device: torch.device, seed: int,
+               info: EnvInfo) -> None:
+        self.board = is_board_game(game_id)
+        self.evaluate_as_board_game = self.board
+        if not self.board:
+            super()._setup(game_id, config, device, seed, info)
+            return
+        self.game_id, self.config, self.device, self.seed, self.info = (
+            game_id, config, device, seed, info)
+        self._check_config()
+        self.features = board_features(game_id)
+        with torch.random.fork_rng(devices=[]):  # the same init for a seed, global RNG untouched
+            torch.manual_seed(seed)
+            self.net = BoardActorCritic(self.features.shape, info.n_actions,
+                                        config.conv_channels, config.hidden,
+                                        config.shared).to(device)
+        self.params = list(self.net.parameters())
+        self.optimizer = self._make_optimizer()
+        self.gen = make_generator(device, seed)
+        self.steps = 0
+        self.updates = 0
+        self.runner = None  # the gymnasium runner of single-player games
+        opponent_seeds = itertools.count(1000 * seed)  # each snapshot samples its own moves
+        self.pool = SnapshotPool(
+            self.net, lambda net: NetOpponent(net, self.features, device, "sample",
+                                              seed=next(opponent_seeds)),
+            config.opponent_current, config.snapshot_every, config.snapshot_pool)
+        self.envs = SelfPlayEnvs(game_id, config.num_envs, seed, self.pool)
+        every = config.board_eval_every or max(1, config.total_steps // 10)
+        self.board_eval = BoardEvaluation(game_id, config.eval_opponents, config.eval_games, every)
+
+    def set_opponent_sampler(self, sampler: Any) -> None:
+        """Opponents of the games that start from now on come from ``sampler(rng)``
+        (agents/board_selfplay.py says what it may return); `self.pool` is the default."""
+        if not self.board:
+            raise UserError(f"game '{self.game_id}' is single-player: it has no opponents")
+        self.envs.set_sampler(sampler)
 
     def _check_config(self) -> None:
         super()._check_config()
         cfg = self.config
         if cfg.update_epochs < 1 or cfg.minibatch_size < 1:
             raise UserError("ppo: update_epochs and minibatch_size must be at least 1")
+        if not 0.0 <= cfg.opponent_current <= 1.0:
+            raise UserError(f"ppo: opponent_current={cfg.opponent_current} must be within [0, 1]")
+        if cfg.snapshot_every < 1 or cfg.snapshot_pool < 0 or cfg.eval_games < 0:
+            raise UserError(f"ppo: snapshot_every={cfg.snapshot_every} must be at least 1, "
+                            f"snapshot_pool={cfg.snapshot_pool} and eval_games={cfg.eval_games} "
+                            "at least 0")
+
+    # -- board games: the self-play loop, evaluation, the agent, checkpoints ----------------
+
+    def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:
+        """As ActorCriticLearner.train; on a board game the rollouts are self-play games,
+        the pool takes its snapshots after updates, and the run evaluates itself (every
+        `board_eval_every` steps and when it reaches `until_step`), writing best/ into
+        the trainer's run directory."""
+        if not self.board:
+            super().train(until_step, hooks)
+            return
+        hooks = hooks or TrainHooks()
+        run_dir = getattr(hooks, "run_dir", None)
+        while self.steps < until_step:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate()
+            rollout = collect_rollout(self, self.envs, self.config.num_steps, hooks)
+            metrics = self._update(rollout)
+            self.updates += 1
+            self.pool.after_update(self.updates)
+            metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+            results = self.envs.results
+            games = sum(results.values())
+            if games:
+                metrics["selfplay_win_rate"] = results["wins"] / games
+            hooks.log(self.steps, metrics)
+            if self.board_eval.due(self.steps):
+                self._board_evaluate(run_dir, hooks)
+            if not hooks.tick(self.steps):
+                return
+        if self.board_eval.final_due(self.steps):
+            self._board_evaluate(run_dir, hooks)
+
+    def _board_evaluate(self, run_dir: Path | None, hooks: TrainHooks) -> dict[str, Any]:
+        row = self.board_eval.run(self.agent(), self.steps, run_dir,
+                                  lambda d: self.save(d, with_train_state=False))
+        hooks.log(self.steps, {"eval/score": row["score"]})
+        return row
+
+    def board_summary(self) -> dict[str, Any]:
+        """What arena/train.py reports for a board-game run instead of a mean return."""
+        return self.board_eval.summary()
+
+    def agent(self, sample: bool = False) -> Any:
+        """The current policy as an Agent (a copy). On a board game it keeps the position
+        and plays the most likely legal move; explain() gives the legal moves' probabilities."""
+        if not self.board:
+            return super().agent(sample)
+        labels = self.info.action_labels
+        inner = PolicyAgent(copy.deepcopy(self.net), self.device, self.algo, labels, sample=sample)
+        return BoardNetAgent(inner, self.features, labels, self.algo)
+
+    def close(self) -> None:
+        if not self.board:
+            super().close()
+
+    def save(self, directory: Path, with_train_state: bool = True) -> None:
+        if not self.board:
+            super().save(directory, with_train_state)
+            return
+        meta = {"algo": self.algo, "game": self.game_id, "config": asdict(self.config),
+                "steps": self.steps, "seed": self.seed, "updates": self.updates, "board": True,
+                **self.info.to_meta()}
+        tensors = json_state = None
+        if with_train_state:
+            tensors, opt_json = optimizer_to_tensors(self.optimizer)
+            tensors["rng.sampling"] = self.gen.get_state()
+            tensors.update(self.pool.tensors())
+            json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
+                          "lr": self.optimizer.param_groups[0]["lr"], "envs": self.envs.state(),
+                          "pool": self.pool.state(), "board_eval": self.board_eval.state()}
+        write_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
+
+    @classmethod
+    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Learner:
+        meta = check_checkpoint(directory, cls.algo)
+        if not is_board_game(str(meta["game"])):
+            return super().load(directory, device, for_training)
+        config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
+        self = cls.__new__(cls)
+        self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
+        self.net.load_state_dict(load_tensors(Path(directory) / MODEL, device))
+        self.steps = int(meta["steps"])
+        self.updates = int(meta.get("updates", 0))
+        if for_training:
+            tensors, state = read_train_state(directory, device)
+            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+            self.gen.set_state(tensors["rng.sampling"].cpu())
+            self.steps, self.updates = int(state["steps"]), int(state["updates"])
+            self.envs.load_state(state["envs"])
+            self.pool.restore(tensors, state["pool"])
+            self.board_eval.load_state(state["board_eval"])
+        return self
+
+    @staticmethod
+    def _entropy(log_probs: torch.Tensor, masks: torch.Tensor | None, idx: Any) -> torch.Tensor:
+        """Mean entropy of the minibatch's policies (over the legal moves on a board game)."""
+        if masks is None:
+            return -(log_probs.exp() * log_probs).sum(-1).mean()
+        return masked_entropy(log_probs, masks[idx]).mean()
 
     def clip_range(self, step: int | None = None) -> float:
         """eps for an update starting at `step` (default: now)."""
@@ -109,6 +330,8 @@ class PPO(ActorCriticLearner):
                                       rollout.terminated, rollout.ended, cfg.gamma,
                                       cfg.gae_lambda)
         b_obs = rollout.obs.flatten(0, 1)
+        # Board games: each state's legal moves; the policy is over those alone.
+        b_masks = rollout.masks.flatten(0, 1) if isinstance(rollout, MaskedRollout) else None
         b_actions = rollout.actions.flatten()
         b_logp = rollout.log_probs.flatten()
         b_values = rollout.values.flatten()
@@ -133,6 +356,8 @@ class PPO(ActorCriticLearner):
             for begin in range(0, batch, mb):
                 idx = slice(None) if order is None else order[begin:begin + mb]
                 logits, value = self.net(b_obs[idx])
+                if b_masks is not None:
+                    logits = masked_logits(logits, b_masks[idx])
                 log_probs = torch.log_softmax(logits, -1)
                 new_logp = log_probs.gather(1, b_actions[idx, None]).squeeze(1)
                 log_ratio = new_logp - b_logp[idx]
@@ -150,7 +375,7 @@ class PPO(ActorCriticLearner):
                 loss = policy_loss + cfg.vf_coef * value_loss
                 entropy = None
                 if cfg.ent_coef:  # (no entropy graph to differentiate when its weight is 0)
-                    entropy = -(log_probs.exp() * log_probs).sum(-1).mean()
+                    entropy = self._entropy(log_probs, b_masks, idx)
                     loss = loss - cfg.ent_coef * entropy
 
                 self.optimizer.zero_grad()
@@ -164,7 +389,7 @@ class PPO(ActorCriticLearner):
                         approx_kl = ((ratio - 1) - log_ratio).mean()
                         clipfrac = ((ratio - 1.0).abs() > clip).float().mean()
                         if entropy is None:
-                            entropy = -(log_probs.exp() * log_probs).sum(-1).mean()
+                            entropy = self._entropy(log_probs, b_masks, idx)
                     for key, val in (("policy_loss", policy_loss), ("value_loss", value_loss),
                                      ("entropy", entropy), ("approx_kl", approx_kl),
                                      ("clipfrac", clipfrac)):

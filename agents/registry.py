@@ -5,6 +5,7 @@ A reference is, in the order they are tried:
 - ``path/to/file.py:ClassName`` (optionally ``...:ClassName:key=value,...``), a user's own agent;
 - ``gtp:<command line>``, any GTP engine (Go), the rest of the string being its command line;
 - ``alphazero:<checkpoint dir>[,sims=N,...]``, a trained AlphaZero network with PUCT search;
+- ``alphago:<run dir>[,sims=N,lambda=L]``, an AlphaGo run: SL priors, value net (+ rollouts);
 - a built-in name, with parameters as ``name:key=value,...`` (``mcts:sims=2000``);
 - an installed plugin: an entry point in the group ``arena.agents``.
 """
@@ -215,6 +216,18 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         if not path_text:
             raise UserError(f"agent '{ref}': expected alphazero:<checkpoint dir>[,sims=N]")
         agent = instantiate(AlphaZeroAgent, {"checkpoint": path_text, **parse_params(param_text, ref)}, ref)
+        agent.name = ref
+        return agent
+    if ref.startswith("alphago:"):
+        from agents.alphago.agent import AlphaGoAgent
+
+        path_text, param_text = split_path_params(ref[len("alphago:"):])
+        if not path_text:
+            raise UserError(f"agent '{ref}': expected alphago:<run dir>[,sims=N,lambda=L]")
+        params = parse_params(param_text, ref)
+        if "lambda" in params:  # a Python keyword, so the parameter is named lam
+            params["lam"] = params.pop("lambda")
+        agent = instantiate(AlphaGoAgent, {"run": path_text, **params}, ref)
         agent.name = ref
         return agent
     if ".py:" in ref:

@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train ALGO (dqn, pg/reinforce, a2c, ppo) on GAME with the "
                                    "preset hyperparameters from agents/presets/ALGO.yaml. "
                                    "Ctrl-C saves a checkpoint and exits; --resume continues.")
-    p.add_argument("algo", metavar="ALGO", help="dqn, pg (reinforce), a2c, ppo or alphazero")
+    p.add_argument("algo", metavar="ALGO",
+                   help="dqn, pg (reinforce), a2c, ppo, alphazero or alphago")
     p.add_argument("game", metavar="GAME", help="a single-player game id (see `arena games`)")
     p.add_argument("--preset", metavar="NAME", help="a named preset (default: the game's own)")
     p.add_argument("--steps", type=_positive_int, metavar="N",
@@ -202,6 +203,57 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the written paths as JSON")
     t = tsub.add_parser("list", parents=[common], help="the stored tournaments")
     t.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("data", parents=[common], help="make training datasets",
+                       description="Make datasets of games to learn from.")
+    dsub = p.add_subparsers(dest="data_action", metavar="SOURCE", parser_class=_Parser,
+                            required=True)
+    d = dsub.add_parser("gnugo", parents=[common], help="GnuGo self-play games as SGF files",
+                        description="Play GnuGo against itself (Chinese rules, komi 7.5; each "
+                                    "game opens with a few random moves) and write one SGF per "
+                                    "game plus index.json. Rerunning keeps the games written and "
+                                    "plays the missing ones, so a larger --games adds games.")
+    d.add_argument("--size", type=_board_size, default=9, metavar="N", help="board size (default 9)")
+    d.add_argument("--games", type=_positive_int, required=True, metavar="N",
+                   help="games the dataset should hold")
+    d.add_argument("--level", type=int, default=1, metavar="L",
+                   help="GnuGo's level 0..10 (default 1)")
+    d.add_argument("--jobs", type=_positive_int, default=None, metavar="J",
+                   help="GnuGo processes at once (default: the cores)")
+    d.add_argument("--out", metavar="DIR", default=None,
+                   help="the dataset directory (default DATA_DIR/datasets/gnugo-SIZE-lLEVEL)")
+    d.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
+    d.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    p = sub.add_parser("league", parents=[common], help="self-play leagues: train, snapshot, rate",
+                       description="A league trains its main learners by self-play round after "
+                                   "round, freezes snapshots, plays evaluation games against "
+                                   "earlier snapshots and fixed references chosen by prioritized "
+                                   "fictitious self-play, and rates everyone (see "
+                                   "tournaments/league-*.yaml and docs/league.md). Every game and "
+                                   "round is stored at once; running a spec again resumes.")
+    lsub = p.add_subparsers(dest="league_action", metavar="ACTION", parser_class=_Parser,
+                            required=True)
+    t = lsub.add_parser("run", parents=[common], help="run a league (or resume it)")
+    t.add_argument("spec", metavar="SPEC", help="the league's YAML file")
+    t.add_argument("--rounds", type=_positive_int, default=None, metavar="N",
+                   help="run until N rounds are done (default: the spec's rounds)")
+    t.add_argument("--concurrency", type=_positive_int, default=None, metavar="N",
+                   help="evaluation games at once (default: the spec's, else the cores)")
+    t.add_argument("--json", action="store_true", help="print the run and standings as JSON")
+    t = lsub.add_parser("show", parents=[common],
+                        help="snapshots with Elo ± 95%%, games, PFSP weights")
+    t.add_argument("name", metavar="NAME", help="the league's name (or its spec file)")
+    t.add_argument("--json", action="store_true", help="print the standings as JSON")
+    t = lsub.add_parser("export", parents=[common],
+                        help="standings CSV/JSON, ratings history CSV, ratings_over_time.png")
+    t.add_argument("name", metavar="NAME", help="the league's name (or its spec file)")
+    t.add_argument("--out", required=True, metavar="DIR", help="the directory to write into")
+    t.add_argument("--no-chart", action="store_true",
+                   help="skip ratings_over_time.png (no matplotlib)")
+    t.add_argument("--json", action="store_true", help="print the written paths as JSON")
+    t = lsub.add_parser("list", parents=[common], help="the stored leagues")
+    t.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -255,8 +307,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tournaments.commands import run_command
 
         return run_command(args, settings)
+    if command == "league":
+        from tournaments.league_commands import run_command as run_league_command
+
+        return run_league_command(args, settings)
     if command == "demo":
         return _cmd_demo(getattr(args, "delay", None), settings)
+    if command == "data":
+        from agents.alphago.data import run_command as run_data_command
+
+        return run_data_command(args, settings)
     raise UserError(f"unknown command '{command}'")
 
 
@@ -275,7 +335,19 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
         print(json.dumps(summary))
         return 0
     how = "stopped early" if summary["stopped_early"] else "done"
-    if "board" in summary:  # AlphaZero: generations gated by matches, not a mean return
+    if summary["algo"] == "alphago":  # stage figures: SL accuracy, RL vs SL, value MSE
+        print(f"alphago on {summary['game']}: {how} at step {summary['steps']:,}; figures: "
+              f"{json.dumps(summary['board']['figures'])}")
+    elif "board" in summary and "evals" in summary["board"]:  # PPO/DQN self-play on a board
+        board = summary["board"]
+        last = board["last"] or {}
+        rates = ", ".join(f"vs {ref} {last[ref]['wins']}-{last[ref]['draws']}-{last[ref]['losses']}"
+                          for ref in board["opponents"] if ref in last)
+        best = "-" if board["best_score"] is None else f"{board['best_score']:.2f}"
+        print(f"{summary['algo']} on {summary['game']}: {how} at {summary['steps']:,} steps; "
+              f"last eval score {last.get('score', '-')} ({rates or 'none'}; wins-draws-losses), "
+              f"best {best} (board_evals.csv)")
+    elif "board" in summary:  # AlphaZero: generations gated by matches, not a mean return
         board = summary["board"]
         print(f"{summary['algo']} on {summary['game']}: {how} at {summary['steps']:,} self-play "
               f"positions; {board['generation']} generations, best is generation "

@@ -16,7 +16,7 @@ from typing import Any
 
 from arena.match import Event, MatchEnded, MatchResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS matches (
@@ -98,8 +98,59 @@ CREATE TABLE IF NOT EXISTS tournament_games (
 );
 """
 
+# Schema 3: leagues (tournaments/league_records.py reads and writes them). A league
+# trains its learners round by round, freezes snapshots, plays planned evaluation
+# games (marked done in the transaction that records their match, as tournaments
+# do) and stores everyone's ratings after each round.
+LEAGUE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leagues (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    game        TEXT NOT NULL,
+    spec        TEXT NOT NULL,             -- the effective spec as JSON
+    fingerprint TEXT NOT NULL,             -- sha256 of what fixes training and the games
+    created_at  REAL NOT NULL,
+    finished_at REAL                       -- when its last round was rated
+);
+CREATE TABLE IF NOT EXISTS league_players (
+    league_id  INTEGER NOT NULL REFERENCES leagues(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,              -- the name in match_agents: a snapshot or a reference
+    kind       TEXT NOT NULL,              -- snapshot | reference
+    agent      TEXT NOT NULL,              -- its agent reference (a snapshot: its checkpoint dir)
+    learner    TEXT,                       -- a snapshot's main learner
+    round      INTEGER,                    -- the round that froze a snapshot
+    steps      INTEGER,                    -- the learner's training steps at the freeze
+    created_at REAL NOT NULL,
+    PRIMARY KEY (league_id, name)
+);
+CREATE TABLE IF NOT EXISTS league_games (
+    league_id   INTEGER NOT NULL REFERENCES leagues(id) ON DELETE CASCADE,
+    game_key    TEXT NOT NULL,             -- stable: round, snapshot, game index, seed
+    ordinal     INTEGER NOT NULL,          -- order of play
+    round       INTEGER NOT NULL,
+    seats       TEXT NOT NULL,             -- JSON list of player names, seat 0 moves first
+    seed        INTEGER NOT NULL,
+    status      TEXT NOT NULL,             -- planned | done | void
+    match_id    INTEGER UNIQUE REFERENCES matches(id),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    note        TEXT,
+    finished_at REAL,
+    PRIMARY KEY (league_id, game_key),
+    UNIQUE (league_id, ordinal)
+);
+CREATE TABLE IF NOT EXISTS league_ratings (
+    league_id INTEGER NOT NULL REFERENCES leagues(id) ON DELETE CASCADE,
+    round     INTEGER NOT NULL,            -- ratings after this round's games
+    player    TEXT NOT NULL,
+    elo       REAL NOT NULL,
+    ci95      REAL NOT NULL,
+    games     INTEGER NOT NULL,
+    PRIMARY KEY (league_id, round, player)
+);
+"""
+
 #: version -> the script that brings a store of the version before it up to it.
-MIGRATIONS: dict[int, str] = {2: TOURNAMENT_SCHEMA}
+MIGRATIONS: dict[int, str] = {2: TOURNAMENT_SCHEMA, 3: LEAGUE_SCHEMA}
 
 
 def _json_action(action: Any) -> str:

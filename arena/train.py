@@ -184,7 +184,9 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
     else:
         game = resolve_game(game_id)
         cls, config_cls = learner_classes(algo)
-        if game.make_gym is None and not getattr(cls, "evaluate_as_board_game", False):
+        board_ok = (getattr(cls, "evaluate_as_board_game", False)
+                    or getattr(cls, "plays_board_games", False))  # PPO, DQN: self-play
+        if game.make_gym is None and not board_ok:
             raise UserError(f"game '{game.id}' has no single-player gymnasium env to train on "
                             "(board games train with: arena train alphazero GAME)")
         hyper = preset(algo, game.id, preset_name)

@@ -13,6 +13,7 @@ PettingZoo row ``r`` is height ``5 - r`` here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -45,6 +46,11 @@ _OBS_BIT = np.array(
     [[[c * _STRIDE + ROWS - 1 - r + 64 * plane for plane in range(2)] for c in range(COLUMNS)]
      for r in range(ROWS)],
     dtype=np.intp,
+)
+
+# network_planes: cell (r, c), row 0 at the top, is bit _CELL_SHIFTS[r * 7 + c] of a bitboard.
+_CELL_SHIFTS = np.array(
+    [c * _STRIDE + ROWS - 1 - r for r in range(ROWS) for c in range(COLUMNS)], dtype=np.uint64
 )
 
 
@@ -194,6 +200,29 @@ class Connect4State(GameState):
             for r in range(ROWS)
         )
         return f"Connect4State('{rows}')"
+
+
+def _mover_boards(state: Connect4State) -> tuple[int, int, int]:
+    if state._moves & 1:
+        return (state._pieces1, state._pieces0, 0)
+    return (state._pieces0, state._pieces1, 1)
+
+
+def network_planes(states: Sequence[Connect4State]) -> np.ndarray:
+    """float32 (B, 3, 6, 7): for each position, the mover's pieces, the opponent's, to-play.
+
+    Planes 0 and 1 are the mover's PettingZoo observation (``observation(
+    to_play)[:, :, 0]`` and ``[:, :, 1]``, row 0 at the top); plane 2 is all
+    ones when player 0 is to move, zeros when player 1 is. One numpy pass for
+    the whole batch.
+    """
+    n = len(states)
+    boards = np.array([_mover_boards(s) for s in states], dtype=np.uint64).reshape(n, 3)
+    out = np.empty((n, 3, ROWS, COLUMNS), dtype=np.float32)
+    bits = (boards[:, :2, None] >> _CELL_SHIFTS) & np.uint64(1)
+    out[:, :2] = bits.reshape(n, 2, ROWS, COLUMNS)
+    out[:, 2] = boards[:, 2, None, None]
+    return out
 
 
 def env(render_mode: str | None = None) -> BoardGameEnv:

@@ -40,6 +40,14 @@ class GameState(ABC):
         mask[self.legal_actions()] = 1
         return mask
 
+    def legal_for_search(self) -> list[int] | bytes | bytearray | np.ndarray:
+        """The legal actions in whichever form is cheapest to make: a list (ascending) or a mask.
+
+        A mask has one byte per action, nonzero where legal. The search calls
+        this once per expanded node; the default is `legal_actions()`.
+        """
+        return self.legal_actions()
+
     @abstractmethod
     def play(self, action: int) -> None:
         """Apply a legal action for the player to move. The caller checks legality."""

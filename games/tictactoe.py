@@ -13,6 +13,7 @@ and `copy` a handful of integer operations.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -47,6 +48,10 @@ _NO_ACTIONS = np.zeros(_CELLS, dtype=np.int8)
 _OBS_BIT = np.array(
     [[[i * 3 + j, 16 + i * 3 + j] for j in range(3)] for i in range(3)], dtype=np.intp
 )
+
+# network_planes: value k of a flattened (3, 3, 3) plane stack is bit _PLANE_BITS[k] of a
+# position's code (the mover's marks, the opponent's << 9, 1 << 18 when player 0 moves).
+_PLANE_BITS = np.array([*range(18)] + [18] * 9, dtype=np.int64)
 
 _COLUMNS = "abc"
 
@@ -174,6 +179,25 @@ class TicTacToeState(GameState):
             "." if (owner := self.cell_owner(a)) is None else "XO"[owner] for a in range(_CELLS)
         )
         return f"TicTacToeState('{marks}')"
+
+
+def _mover_code(state: TicTacToeState) -> int:
+    if state._moves & 1:
+        return state._marks1 | state._marks0 << 9
+    return state._marks0 | state._marks1 << 9 | 1 << 18
+
+
+def network_planes(states: Sequence[TicTacToeState]) -> np.ndarray:
+    """float32 (B, 3, 3, 3): for each position, the mover's marks, the opponent's, to-play.
+
+    Planes 0 and 1 are the mover's PettingZoo observation (``observation(
+    to_play)[:, :, 0]`` and ``[:, :, 1]``); plane 2 is all ones when player 0
+    is to move, zeros when player 1 is. One numpy pass for the whole batch.
+    """
+    n = len(states)
+    codes = np.fromiter(map(_mover_code, states), dtype=np.int64, count=n)
+    bits = (codes[:, None] >> _PLANE_BITS) & 1
+    return bits.astype(np.float32).reshape(n, 3, 3, 3)
 
 
 def env(render_mode: str | None = None) -> BoardGameEnv:

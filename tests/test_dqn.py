@@ -316,8 +316,8 @@ def test_bad_hyperparameters_are_user_errors():
         config_from_dict(DQNConfig, {"tau": 0.0}, "dqn.yaml:x")
     with pytest.raises(UserError, match="batch_size"):
         config_from_dict(DQNConfig, {"batch_size": 0}, "dqn.yaml:x")
-    with pytest.raises(UserError, match="players"):
-        DQN("tictactoe", DQNConfig(), CPU, seed=0)
+    with pytest.raises(UserError, match="players"):  # (board games train by self-play)
+        DQN("pz:pettingzoo.classic.rps_v2", DQNConfig(), CPU, seed=0)
 
 
 def test_every_preset_is_a_valid_config():

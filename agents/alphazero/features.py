@@ -11,7 +11,8 @@ to-play plane (all ones when player 0 is to move), as AlphaGo Zero does.
   move (own marks, opponent's marks) plus the to-play plane. The tic-tac-toe
   observation is laid out so that flat index = action, so the 8 square
   symmetries apply to planes and policy together; connect four has only the
-  left-right mirror (gravity breaks the others).
+  left-right mirror (gravity breaks the others). A batch of them is encoded
+  in one numpy pass (`network_planes` of each game's module).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arena.errors import UserError
+from games import connect4, tictactoe
 from games.state import GameState
 from games.symmetry import NUM_SYMMETRIES, transform_planes, transform_policy
 
@@ -39,9 +41,13 @@ class GameFeatures:
     encode: Callable[[GameState], np.ndarray]
     #: (planes (C,H,W), policy (A,)) -> every symmetric (planes, policy) pair, identity first.
     symmetries: Callable[[np.ndarray, np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
+    #: states -> float32 (B, C, H, W) equal to stacking `encode`, in one pass (None: stack them).
+    encode_many: Callable[[list[GameState]], np.ndarray] | None = None
 
     def encode_batch(self, states: list[GameState]) -> np.ndarray:
         """float32 (B, C, H, W): `encode` of each state, stacked."""
+        if self.encode_many is not None:
+            return self.encode_many(states)
         out = np.empty((len(states), *self.shape), dtype=np.float32)
         for i, state in enumerate(states):
             out[i] = self.encode(state)
@@ -78,9 +84,11 @@ def game_features(game_id: str, go_history: int = GO_HISTORY) -> GameFeatures:
     UserError for any other game (AlphaZero needs a search state and planes).
     """
     if game_id == "tictactoe":
-        return GameFeatures(game_id, (3, 3, 3), 9, _observation_planes, _square_symmetries(3))
+        return GameFeatures(game_id, (3, 3, 3), 9, _observation_planes, _square_symmetries(3),
+                            tictactoe.network_planes)
     if game_id == "connect4":
-        return GameFeatures(game_id, (3, 6, 7), 7, _observation_planes, _mirror)
+        return GameFeatures(game_id, (3, 6, 7), 7, _observation_planes, _mirror,
+                            connect4.network_planes)
     if game_id.startswith("go") and game_id[2:].isdigit() and 5 <= int(game_id[2:]) <= 19:
         n = int(game_id[2:])
         k = go_history

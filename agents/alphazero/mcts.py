@@ -1,7 +1,8 @@
 """PUCT Monte Carlo tree search guided by a policy+value network (AlphaZero).
 
-Each node keeps its children's statistics in numpy arrays over its legal
-moves, so one selection step is a couple of vector operations and an argmax:
+Each node keeps its children's statistics in one float64 buffer over its
+legal moves (rows N, W, Q, P/(1+N), P; numpy views of them are Node.N etc.),
+and one selection step is an argmax over them:
 
     a* = argmax_a  Q(s,a) + C(s) * P(s,a) * sqrt(N(s)) / (1 + N(s,a))
     C(s) = log((1 + N(s) + c_base) / c_base) + c_init        (AlphaZero's schedule)
@@ -24,17 +25,32 @@ P = (1 - eps) P + eps Dir(alpha), alpha = alpha_scale / #legal moves (so
 plays the first `temperature_moves` moves in proportion to N^(1/T), then
 the most visited move. `advance(action)` keeps the chosen child as the new
 root, so its statistics are reused by the next search.
+
+Speed: the walk down (`descend`), the backup and the expansion of a leaf
+(`expand_stats`, `expand_backup`) run in C (agents/alphazero/_puct.c, built
+by setup.py), a few microseconds per simulation even on 19x19 Go; their
+Python twins below (`descend_py`, ...) do the same float operations in the
+same order and are the fallback when the extension is not built, so both
+give the same trees to the last bit. Searches run with Python's cyclic
+garbage collector paused (`paused_gc`): a tree has no reference cycles.
 """
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from games.state import GameState
+
+try:  # the walk, backup and expansion, compiled (setup.py builds it): the Python twins' numbers
+    from agents.alphazero import _puct
+except ImportError:  # pragma: no cover - a checkout whose extensions were not built
+    _puct = None
 
 #: (states) -> (priors (B, num_actions), values (B,) for the side to move at each state)
 Evaluate = Callable[[Sequence[GameState]], tuple[np.ndarray, np.ndarray]]
@@ -59,21 +75,28 @@ class SearchConfig:
 
 
 class Node:
-    """A position in the tree; children's N, W, Q, P live in arrays over its legal moves."""
+    """A position in the tree; children's N, W, Q, P live in arrays over its legal moves.
+
+    The statistics of an expanded node are one float64 buffer `stats` of
+    shape (5, k) over its k legal moves, rows N (visits), W (value sum), Q
+    (W / N, or `fpu` while N is 0), PU (P / (1 + N), kept so that selection
+    does not recompute it) and P (the priors in use). The compiled walk and
+    backup read and write that buffer; `N`, `W`, `Q`, `PU` and `prior` are
+    numpy views of its rows, made on first use, so Python sees the same
+    numbers (and may write them). `move_buffer` holds the k legal actions as
+    int64, ascending; `actions` is them as a list.
+    """
 
     __slots__ = (
-        "N",
-        "PU",
-        "Q",
-        "W",
-        "action_array",
-        "actions",
+        "_actions",
+        "_clean_prior",
+        "_views",
         "children",
-        "clean_prior",
         "expanded",
+        "move_buffer",
         "pending",
-        "prior",
         "state",
+        "stats",
         "terminal",
         "terminal_value",
         "to_play",
@@ -93,34 +116,210 @@ class Node:
 
     def expand(self, priors: np.ndarray, fpu: float) -> None:
         """Create the child statistics; priors over all actions are restricted to the legal ones."""
-        actions = self.state.legal_mask().nonzero()[0]
-        k = len(actions)
-        p = priors[actions].astype(np.float64)
-        total = p.sum()
-        # A network that puts no mass on any legal move still must be searchable.
-        if total > 0:
-            p /= total
-        else:
-            p[:] = 1.0 / k
-        self.actions = actions.tolist()
-        self.action_array = actions
-        self.prior = self.clean_prior = p
-        # One allocation for the four statistics rows (this runs once per simulation).
-        stats = np.zeros((4, k))
-        self.N, self.W, self.Q, self.PU = stats
-        if fpu:
-            self.Q[:] = fpu
-        self.PU[:] = p  # P / (1 + N)
+        legal = self.state.legal_for_search()
+        try:
+            k, self.move_buffer, self.stats = expand_stats(priors, legal, fpu)
+        except TypeError:  # priors of another dtype than float32/float64
+            k, self.move_buffer, self.stats = expand_stats_py(np.asarray(priors), legal, fpu)
+        self._views = self._actions = self._clean_prior = None
         self.children: list[Node | None] = [None] * k
         self.expanded = True
+        self.pending = False
+
+    def _rows(self) -> tuple[np.ndarray, ...]:
+        """The views (N, W, Q, PU, P) of the statistics' rows, made once."""
+        views = self._views
+        if views is None:
+            rows = np.frombuffer(self.stats, dtype=np.float64).reshape(5, len(self.children))
+            views = self._views = tuple(rows)
+        return views
+
+    @property
+    def N(self) -> np.ndarray:
+        """Visits of each move."""
+        return self._rows()[0]
+
+    @property
+    def W(self) -> np.ndarray:
+        """Sum of the values backed up through each move, for the player to move here."""
+        return self._rows()[1]
+
+    @property
+    def Q(self) -> np.ndarray:
+        """W / N per move (`fpu` for a move not yet visited)."""
+        return self._rows()[2]
+
+    @property
+    def PU(self) -> np.ndarray:
+        """prior / (1 + N) per move."""
+        return self._rows()[3]
+
+    @property
+    def prior(self) -> np.ndarray:
+        """The priors the search uses (with root noise mixed in, at a self-play root)."""
+        return self._rows()[4]
+
+    @property
+    def clean_prior(self) -> np.ndarray:
+        """The network's priors over the legal moves, normalised, without noise."""
+        clean = self._clean_prior
+        return self.prior if clean is None else clean
+
+    @property
+    def action_array(self) -> np.ndarray:
+        """The legal moves as an int64 array (read-only), ascending."""
+        return np.frombuffer(self.move_buffer, dtype=np.int64)
+
+    @property
+    def actions(self) -> list[int]:
+        """The legal moves, ascending: move i of the statistics rows is actions[i]."""
+        actions = self._actions
+        if actions is None:
+            actions = self._actions = self.action_array.tolist()
+        return actions
 
     def set_prior(self, p: np.ndarray) -> None:
-        """Replace the priors (root noise), keeping the visit statistics."""
-        self.prior = p
-        self.PU = p / (1.0 + self.N)
+        """Replace the priors (root noise), keeping the visit statistics and the clean priors."""
+        prior = self.prior
+        if self._clean_prior is None:
+            self._clean_prior = prior.copy()
+        prior[:] = p
+        np.divide(prior, 1.0 + self.N, out=self.PU)
 
 
-@dataclass
+def descend_py(root: Node, c_base: float, c_init: float, virtual_loss: float,
+               fpu: float) -> tuple[list[tuple[Node, int]], Node, int, int]:
+    """The PUCT walk from `root`: (path of (node, move index), where it stopped, index, action).
+
+    It stops at a node not expanded or terminal (index and action -1), or
+    at a move whose child does not exist yet (the node is its parent, the
+    index and action the move's). Each move taken gets the virtual loss at
+    once. `descend` is the compiled twin of this function
+    (agents/alphazero/_puct.c), equal to the last bit.
+    """
+    log, sqrt = math.log, math.sqrt
+    node = root
+    path: list[tuple[Node, int]] = []
+    while node.expanded and not node.terminal:
+        n = node.visits
+        scale = (log((1.0 + n + c_base) / c_base) + c_init) * sqrt(n)
+        # PUCT: Q + C(s) * sqrt(N(s)) * P / (1 + N(s,a)).
+        i = int((node.Q + scale * node.PU).argmax())
+        path.append((node, i))
+        if virtual_loss:
+            _visit(node, i, virtual_loss, -virtual_loss, fpu)
+        child = node.children[i]
+        if child is None:
+            return path, node, i, node.actions[i]
+        node = child
+    return path, node, -1, -1
+
+
+def backup_py(path: list[tuple[Node, int]], to_play: int, value: float, virtual_loss: float,
+              fpu: float) -> None:
+    """Back `value` (for player `to_play`) up `path`, replacing each edge's virtual loss.
+
+    One pass both adds the real visit and takes back the virtual one. `backup`
+    is the compiled twin of this function.
+    """
+    visits = 1.0 - virtual_loss
+    for node, i in path:
+        v = value if node.to_play == to_play else -value
+        node.value_sum += v
+        N = node.N
+        n = N[i] + visits
+        N[i] = n
+        w = node.W[i] + v + virtual_loss
+        node.W[i] = w
+        node.Q[i] = w / n if n > 0 else fpu
+        node.PU[i] = node.prior[i] / (1.0 + n)
+        node.visits += visits
+
+
+def expand_stats_py(priors: np.ndarray, legal: list[int] | bytes | bytearray | np.ndarray,
+                    fpu: float) -> tuple[int, np.ndarray, np.ndarray]:
+    """(k, the k legal actions as int64, float64 (5, k) statistics) of a newly evaluated node.
+
+    `legal` is the list of legal actions (ascending) or a mask over all
+    actions. The priors over all actions are restricted to the legal ones
+    and normalised to sum to 1; the rows are N = 0, W = 0, Q = fpu, PU = P
+    and P. `expand_stats` is the compiled twin.
+    """
+    if isinstance(legal, list):
+        actions = np.array(legal, dtype=np.int64)
+    else:
+        mask = np.frombuffer(legal, dtype=np.int8) if isinstance(legal, bytes | bytearray) else legal
+        actions = np.asarray(mask).nonzero()[0].astype(np.int64)
+    k = len(actions)
+    stats = np.zeros((5, k))
+    p = priors[actions].astype(np.float64)
+    total = p.sum()
+    # A network that puts no mass on any legal move still must be searchable.
+    if total > 0:
+        p /= total
+    else:
+        p[:] = 1.0 / k
+    stats[2] = fpu
+    stats[3] = p
+    stats[4] = p
+    return k, actions, stats
+
+
+def expand_backup_py(leaf: Node, priors: np.ndarray, legal: list[int] | bytes | bytearray,
+                     fpu: float, path: list[tuple[Node, int]], virtual_loss: float,
+                     value: float) -> None:
+    """An evaluated leaf: its statistics from `priors`, its own visit, then the backup.
+
+    `expand_backup` is the compiled twin (one call instead of three).
+    """
+    k, leaf.move_buffer, leaf.stats = expand_stats(priors, legal, fpu)
+    leaf._views = leaf._actions = leaf._clean_prior = None
+    leaf.children = [None] * k
+    leaf.expanded = True
+    leaf.pending = False
+    leaf.visits += 1
+    leaf.value_sum += value
+    backup(path, leaf.to_play, value, virtual_loss, fpu)
+
+
+def _visit(node: Node, i: int, visits: float, value: float, fpu: float) -> None:
+    N, W = node.N, node.W
+    N[i] += visits
+    W[i] += value
+    n = N[i]
+    node.Q[i] = W[i] / n if n > 0 else fpu
+    node.PU[i] = node.prior[i] / (1.0 + n)
+    node.visits += visits
+
+
+if _puct is not None:
+    descend, backup, expand_stats = _puct.descend, _puct.backup, _puct.expand_stats
+    expand_backup = _puct.expand_backup
+else:  # pragma: no cover
+    descend, backup, expand_stats = descend_py, backup_py, expand_stats_py
+    expand_backup = expand_backup_py
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Turn Python's cyclic garbage collector off for a search, and back on after it.
+
+    A search allocates many small tracked objects (nodes, paths), so the
+    collector would run often and walk the whole tree each time it reaches
+    the older generations, a fifth of the search's cost on Go; a tree has
+    no reference cycles (children do not point back), so reference counting
+    alone frees it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(slots=True)
 class Pending:
     """A leaf waiting for its evaluation, and the path of (node, child index) that led to it."""
 
@@ -149,23 +348,11 @@ class MCTS:
         a leaf already in flight (a collision: nothing changed).
         """
         cfg = self.config
-        c_base, c_init = cfg.c_base, cfg.c_init
-        log, sqrt = math.log, math.sqrt
-        node = self.root
-        path: list[tuple[Node, int]] = []
-        while node.expanded and not node.terminal:
-            n = node.visits
-            scale = (log((1.0 + n + c_base) / c_base) + c_init) * sqrt(n)
-            # PUCT: Q + C(s) * sqrt(N(s)) * P / (1 + N(s,a)).
-            i = int((node.Q + scale * node.PU).argmax())
-            path.append((node, i))
-            if virtual_loss:
-                self._visit(node, i, virtual_loss, -virtual_loss)
-            child = node.children[i]
-            if child is None:
-                state = node.state.copy()
-                state.play(node.actions[i])
-                child = node.children[i] = Node(state)
+        path, node, i, action = descend(self.root, cfg.c_base, cfg.c_init, virtual_loss, cfg.fpu)
+        if i >= 0:  # the walk took a move never tried before: its position is the leaf
+            state = node.state.copy()
+            state.play(action)
+            child = node.children[i] = Node(state)
             node = child
         if node.terminal:
             self._backup(path, node, node.terminal_value, virtual_loss)
@@ -181,41 +368,26 @@ class MCTS:
     def expand(self, pending: Pending, priors: np.ndarray, value: float) -> None:
         """Give the leaf its network priors and back up its value (for the side to move there)."""
         leaf = pending.leaf
-        leaf.pending = False
-        leaf.expand(priors, self.config.fpu)
-        if leaf is self.root and self.config.root_noise:
+        cfg = self.config
+        value = float(value)
+        try:
+            expand_backup(leaf, priors, leaf.state.legal_for_search(), cfg.fpu, pending.path,
+                          pending.virtual_loss, value)
+        except TypeError:  # priors of another dtype than float32/float64
+            leaf.expand(priors, cfg.fpu)
+            self._backup(pending.path, leaf, value, pending.virtual_loss)
+        # (The root is only ever a leaf with an empty path: noise after its backup is the same.)
+        if leaf is self.root and cfg.root_noise:
             self.add_root_noise()
-        self._backup(pending.path, leaf, float(value), pending.virtual_loss)
 
     def _visit(self, node: Node, i: int, visits: float, value: float) -> None:
-        N, W = node.N, node.W
-        N[i] += visits
-        W[i] += value
-        n = N[i]
-        node.Q[i] = W[i] / n if n > 0 else self.config.fpu
-        node.PU[i] = node.prior[i] / (1.0 + n)
-        node.visits += visits
+        _visit(node, i, visits, value, self.config.fpu)
 
     def _backup(self, path: list[tuple[Node, int]], leaf: Node, value: float,
                 virtual_loss: float) -> None:
-        to_play = leaf.to_play
         leaf.visits += 1
         leaf.value_sum += value
-        fpu = self.config.fpu
-        visits = 1.0 - virtual_loss
-        # One pass both adds the real visit and takes back the virtual one
-        # (the body of _visit, inlined: this loop is the hottest in the search).
-        for node, i in path:
-            v = value if node.to_play == to_play else -value
-            node.value_sum += v
-            N = node.N
-            n = N[i] + visits
-            N[i] = n
-            w = node.W[i] + v + virtual_loss
-            node.W[i] = w
-            node.Q[i] = w / n if n > 0 else fpu
-            node.PU[i] = node.prior[i] / (1.0 + n)
-            node.visits += visits
+        backup(path, leaf.to_play, value, virtual_loss, self.config.fpu)
 
     # -- whole searches ----------------------------------------------------
 
@@ -225,7 +397,10 @@ class MCTS:
         With batch > 1, up to `batch` leaves go to `evaluate` in one call,
         kept apart by the virtual loss.
         """
-        todo = self.config.sims if sims is None else sims
+        with paused_gc():
+            self._search(evaluate, self.config.sims if sims is None else sims, batch)
+
+    def _search(self, evaluate: Evaluate, todo: int, batch: int) -> None:
         vl = self.config.virtual_loss if batch > 1 else 0.0
         while todo > 0:
             pendings: list[Pending] = []

@@ -9,6 +9,11 @@ greedy), keeps the chosen subtree, and records the training example
 (planes, visit distribution, player to move). A finished game is replaced
 by a new one until `n_games` have been played.
 
+The leaves of one step are encoded in one pass (GameFeatures.encode_batch)
+and the values come back as Python floats in one conversion; the whole run
+keeps Python's cyclic garbage collector paused (mcts.paused_gc), so the
+search itself costs a few microseconds per simulation.
+
 Resignation: a player resigns when its best move's value is below
 `resign_threshold`, except in a `no_resign_share` of games, which are
 played out to count false resignations: a player that would have resigned
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.alphazero.features import GameFeatures
-from agents.alphazero.mcts import MCTS, Evaluate, Pending, SearchConfig
+from agents.alphazero.mcts import MCTS, Evaluate, Pending, SearchConfig, paused_gc
 from games.state import GameState
 
 
@@ -105,6 +110,15 @@ def play_games(new_state: Callable[[], GameState], features: GameFeatures, evalu
     filled in with counts and timings. With `max_positions`, play stops once
     that many moves have been played (for benchmarks), dropping unfinished games.
     """
+    with paused_gc():
+        return _play_games(new_state, features, evaluate, n_games, config, rng, on_game, stats,
+                           max_positions)
+
+
+def _play_games(new_state: Callable[[], GameState], features: GameFeatures, evaluate: Evaluate,
+                n_games: int, config: SelfPlayConfig | None, rng: np.random.Generator | None,
+                on_game: Callable[[GameRecord], None] | None, stats: SelfPlayStats | None,
+                max_positions: int | None) -> list[GameRecord]:
     config = config or SelfPlayConfig()
     rng = rng or np.random.default_rng()
     stats = stats if stats is not None else SelfPlayStats()
@@ -138,7 +152,9 @@ def play_games(new_state: Callable[[], GameState], features: GameFeatures, evalu
 
     slots = [new_slot() for _ in range(min(config.parallel, n_games))]
     while slots:
-        batch: list[tuple[_Slot, Pending]] = []
+        trees: list[MCTS] = []
+        pendings: list[Pending] = []
+        finished_walks = 0  # simulations that ended on a terminal position
         for slot in slots:
             tree = slot.tree
             for _ in range(leaves):
@@ -150,19 +166,22 @@ def play_games(new_state: Callable[[], GameState], features: GameFeatures, evalu
                     if tree.collisions != collisions:
                         break  # this tree's best leaf is already in flight
                     slot.sims_left -= 1  # a terminal position: a finished simulation
-                    stats.simulations += 1
+                    finished_walks += 1
                     continue
-                batch.append((slot, pending))
+                trees.append(tree)
+                pendings.append(pending)
                 slot.sims_left -= 1
-        if batch:
+        stats.simulations += finished_walks
+        if pendings:
             t0 = time.perf_counter()
-            priors, values = evaluate([pending.leaf.state for _, pending in batch])
+            priors, values = evaluate([pending.leaf.state for pending in pendings])
             stats.evaluate_s += time.perf_counter() - t0
             stats.steps += 1
-            stats.leaves += len(batch)
-            stats.simulations += len(batch)
-            for k, (slot, pending) in enumerate(batch):
-                slot.tree.expand(pending, priors[k], float(values[k]))
+            stats.leaves += len(pendings)
+            stats.simulations += len(pendings)
+            for tree, pending, prior, value in zip(trees, pendings, priors,
+                                                   np.asarray(values).tolist(), strict=True):
+                tree.expand(pending, prior, value)
 
         still: list[_Slot] = []
         for slot in slots:

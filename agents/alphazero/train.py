@@ -263,6 +263,13 @@ class AlphaZero(Learner):
         self.best_elo = 0.0
         self.history: list[dict[str, Any]] = []  # one row per finished generation
         self.selfplay_stats = SelfPlayStats()
+        self.train_seconds = 0.0  # wall time inside train(), summed over resumed sessions
+        self._clock: float | None = None  # when the current train() call began
+
+    def training_seconds(self) -> float:
+        """Wall time spent in train() so far, the current call included."""
+        running = time.perf_counter() - self._clock if self._clock is not None else 0.0
+        return self.train_seconds + running
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -272,6 +279,14 @@ class AlphaZero(Learner):
         When `hooks` has a `run_dir` (the trainer's), each generation writes
         last/, best/ (when the candidate is accepted) and generations.csv there.
         """
+        self._clock = time.perf_counter()
+        try:
+            self._train(until_step, hooks)
+        finally:
+            self.train_seconds = self.training_seconds()
+            self._clock = None
+
+    def _train(self, until_step: int, hooks: TrainHooks) -> None:
         run_dir: Path | None = getattr(hooks, "run_dir", None)
         if run_dir is not None and not (Path(run_dir) / "best" / "meta.json").exists():
             self._save_best(Path(run_dir) / "best")
@@ -454,7 +469,8 @@ class AlphaZero(Learner):
     def _meta(self, with_train_state: bool, **extra: Any) -> dict[str, Any]:
         return {"game": self.game_id, "config": asdict(self.config), "steps": self.steps,
                 "seed": self.seed, "generation": self.generation, "best_generation": self.best_generation,
-                "elo": self.best_elo, "train_state": with_train_state, **extra}
+                "elo": self.best_elo, "train_state": with_train_state,
+                "train_seconds": round(self.training_seconds(), 1), **extra}
 
     def _save_best(self, directory: Path) -> None:
         """best/: the accepted net as the playable model (no train state)."""
@@ -476,7 +492,7 @@ class AlphaZero(Learner):
                 "best_generation": self.best_generation, "best_elo": self.best_elo,
                 "window_pos": self.window.pos, "optimizer": opt_rest,
                 "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state().tolist(),
-                "history": self.history,
+                "history": self.history, "train_seconds": self.training_seconds(),
             })
         save_net(directory, self.net, self.game_id, self._meta(with_train_state))
 
@@ -525,6 +541,7 @@ class AlphaZero(Learner):
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
         self.history = list(state.get("history", []))
+        self.train_seconds = float(state.get("train_seconds", meta.get("train_seconds", 0.0)))
         return self
 
     def board_summary(self) -> dict[str, Any]:

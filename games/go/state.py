@@ -91,6 +91,10 @@ class GoState(_core.Board, GameState):
         """int8 over num_actions, 1 where legal (pass included); all zeros once over."""
         return np.frombuffer(self._legal_bytes(), dtype=np.int8)
 
+    def legal_for_search(self) -> bytearray:
+        """The legal mask as bytes (pass included): the search's cheapest form of it."""
+        return self._legal_bytes()
+
     def board(self) -> np.ndarray:
         """int8 (size, size): 0 empty, 1 black, 2 white; row 0 is the top row."""
         n = self.size

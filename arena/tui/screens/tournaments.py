@@ -8,6 +8,10 @@ read-only: standings (Elo with its 95% interval and the likelihood of
 superiority over the next one down; single-player leaderboards: mean return
 with its 95% interval), progress, and the newest games. Enter or a click on a
 game opens ReplayScreen, which steps through it move by move.
+
+Stored leagues are listed beside the tournaments; picking one opens its
+league view (arena/tui/screens/league.py). A league spec (one with
+`learners`) among the specs starts `arena league run SPEC` instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from textual.widgets.option_list import Option
 from arena.errors import UserError
 from arena.match import Move
 from arena.store import StoredMatch
+from arena.tui.league_view import is_league_spec, list_league_names, start_league_runner
 from arena.tui.tournament_view import (
     TournamentSnapshot,
     list_tournament_names,
@@ -54,6 +59,13 @@ class TournamentsScreen(Screen):
     ever written to the store from here.
     """
 
+    DEFAULT_CSS = """
+    #l-list {
+        height: auto;
+        max-height: 8;
+    }
+    """
+
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("s", "stop", "Stop runner"),
@@ -77,6 +89,8 @@ class TournamentsScreen(Screen):
             with VerticalScroll(id="t-setup", classes="sidebar"):
                 yield Static("[b]Tournaments[/b] (pick one to follow)", classes="heading")
                 yield OptionList(id="t-list")
+                yield Static("[b]Leagues[/b] (pick one to open)", classes="heading")
+                yield OptionList(id="l-list")
                 yield Static("[b]Start or resume[/b] a spec", classes="heading")
                 yield OptionList(id="t-specs")
             with Vertical(id="tournament"):
@@ -108,12 +122,17 @@ class TournamentsScreen(Screen):
 
     # -- picking -----------------------------------------------------------------------------
     def reload_list(self) -> None:
-        """List the stored tournaments (keeping the highlight)."""
-        listing = self.query_one("#t-list", OptionList)
-        names = list_tournament_names(self.app.settings.store_path)
+        """List the stored tournaments and leagues (keeping the highlights)."""
+        self._fill(self.query_one("#t-list", OptionList),
+                   list_tournament_names(self.app.settings.store_path))
+        self._fill(self.query_one("#l-list", OptionList),
+                   list_league_names(self.app.settings.store_path))
+
+    @staticmethod
+    def _fill(listing: OptionList, names: list[str]) -> None:
         shown = [listing.get_option_at_index(i).id for i in range(listing.option_count)]
-        if shown == names:
-            return
+        if shown == names and names or not names and shown == [None]:
+            return  # unchanged (the placeholder's id is None)
         highlighted = listing.highlighted
         listing.clear_options()
         for name in names:
@@ -126,13 +145,46 @@ class TournamentsScreen(Screen):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "t-list" and event.option.id:
             self.followed = event.option.id
+        elif event.option_list.id == "l-list" and event.option.id:
+            self.open_league(event.option.id)
         elif event.option_list.id == "t-specs" and event.option.id:
             self.start(Path(event.option.id))
 
+    def open_league(self, name: str) -> None:
+        """Push the league view of stored league `name`."""
+        from arena.tui.screens.league import LeagueScreen
+
+        self.app.push_screen(LeagueScreen(name, poll_s=self.poll_s))
+
+    def start_league(self, spec: Path) -> str | None:
+        """Start (or resume) the league in `spec` as a subprocess and open its view; its name."""
+        from arena.tui.league_view import league_runner_pid
+        from tournaments.league_spec import load_league_spec
+
+        try:
+            name = load_league_spec(spec).name
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
+            return None
+        settings = self.app.settings
+        if league_runner_pid(settings.data_dir, name) is not None:
+            self.notify(f"league '{name}' is already running; opening it", timeout=3)
+        else:
+            self.processes[f"league:{name}"] = start_league_runner(spec, settings.data_dir, name)
+            self.notify(f"running {spec} (log: {settings.data_dir}/leagues/{name}.log)",
+                        timeout=3)
+        self.open_league(name)
+        return name
+
     def start(self, spec: Path) -> str | None:
-        """Start (or resume) the tournament in `spec` as a subprocess and follow it; its name."""
+        """Start (or resume) the tournament in `spec` as a subprocess and follow it; its name.
+
+        A league spec starts its league instead (see `start_league`).
+        """
         from tournaments.spec import load_spec
 
+        if is_league_spec(spec):
+            return self.start_league(spec)
         try:
             name = load_spec(spec).name
         except UserError as exc:

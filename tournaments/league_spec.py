@@ -1,0 +1,227 @@
+"""A league's YAML file -> a validated LeagueSpec.
+
+A league trains its main learners by self-play round after round, freezes
+snapshots of them, and rates every snapshot by evaluation games against earlier
+snapshots and fixed references (see tournaments/league.py). Anything wrong in
+the file is a UserError with one line naming the file, the field and the bad
+value, as for tournament specs.
+
+```yaml
+name: connect4-league
+game: connect4
+learners:
+  - {name: az, algo: alphazero, preset: connect4, set: {channels: 32, sims: 32}}
+references: [random, greedy, "mcts:sims=200"]
+rounds: 8
+steps_per_round: 4000
+games_per_round: 24
+pfsp: variance
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arena.errors import UserError
+from tournaments.spec import NAME_PATTERN, Participant
+from tournaments.spec import _describe as describe_error
+
+#: The fields that fix how the learners train and which games are played. A
+#: stored league resumed with any of them changed is refused; `rounds` may grow
+#: (more rounds continue the league) and `concurrency`, `device` and `threads` may change.
+LEAGUE_FIELDS = ("game", "learners", "references", "anchor", "steps_per_round", "snapshot_every",
+                 "games_per_round", "pfsp", "pfsp_exponent", "pool_size", "time_per_move",
+                 "max_moves", "seed")
+
+#: Snapshot names are `<learner>-r<round>`; learner names must leave room for that.
+LEARNER_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
+
+
+class LearnerSpec(BaseModel):
+    """A main learner: trained every round, snapshotted and rated."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=LEARNER_PATTERN)
+    algo: str = Field(min_length=1)
+    preset: str | None = None  # default: the algorithm's preset for the game
+    overrides: dict[str, Any] = Field(default_factory=dict, alias="set")
+
+
+class LeagueSpec(BaseModel):
+    """What a league file holds (after `load_league_spec`, also checked against the game)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    game: str = Field(min_length=1)
+    learners: list[LearnerSpec] = Field(min_length=1)
+    #: Fixed opponents: agent references (each named by itself) or {name, agent}.
+    references: list[Participant] = Field(min_length=1)
+    #: The reference whose Elo is 0 (default: the first one).
+    anchor: str | None = None
+    rounds: int = Field(default=8, ge=1)
+    steps_per_round: int = Field(default=2000, ge=1)  # the learner's own steps
+    snapshot_every: int = Field(default=1, ge=1)  # freeze (and evaluate) every this many rounds
+    games_per_round: int = Field(default=20, ge=1)  # evaluation games of each new snapshot
+    #: Prioritized fictitious self-play weight of an opponent the snapshot beats with
+    #: probability p: hard (1 - p)^k, variance p (1 - p), linear 1 - p.
+    pfsp: Literal["hard", "variance", "linear"] = "variance"
+    pfsp_exponent: float = Field(default=2.0, gt=0)  # k of `hard`
+    pool_size: int = Field(default=8, ge=1)  # the newest snapshots that may be drawn
+    time_per_move: float | None = Field(default=None, gt=0)  # default from arena.toml
+    max_moves: int | None = Field(default=None, gt=0)  # default from arena.toml
+    seed: int = 0
+    device: str = "auto"  # for training: auto (cuda when present), cpu or cuda
+    concurrency: int | None = Field(default=None, ge=1)  # evaluation games at once
+    #: torch's CPU threads in the league's own process (training, and games played in it
+    #: at concurrency 1); default: torch's choice. 1 is best on a busy or small machine.
+    threads: int | None = Field(default=None, ge=1)
+
+    @field_validator("references", mode="before")
+    @classmethod
+    def _plain_references(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v, "agent": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if value not in ("auto", "cpu", "cuda"):
+            raise ValueError("should be auto, cpu or cuda")
+        return value
+
+    @property
+    def reference_names(self) -> list[str]:
+        return [r.name for r in self.references]
+
+    @property
+    def anchor_name(self) -> str:
+        """The reference rated 0."""
+        return self.anchor or self.references[0].name
+
+    def league_fields(self) -> dict[str, Any]:
+        """The fields that fix training and the games, as plain JSON values."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return {k: data[k] for k in LEAGUE_FIELDS}
+
+    def fingerprint(self) -> str:
+        """sha256 of `league_fields`: equal fingerprints mean the same league."""
+        text = json.dumps(self.league_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> LeagueSpec:
+        """This spec with the clock and move cap filled in from the settings where it has none."""
+        return self.model_copy(update={
+            "time_per_move": self.time_per_move if self.time_per_move is not None else time_per_move,
+            "max_moves": self.max_moves if self.max_moves is not None else max_moves,
+        })
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "string_pattern_mismatch" and location.endswith("name") and "learners" in location:
+        return (f"field '{location}': should be a letter then letters, digits or '_' "
+                f"(at most 32) (got {error.get('input')!r})")
+    if error["type"] == "value_error":
+        return f"field '{location}': {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
+    return describe_error(error)
+
+
+def parse_league_spec(data: Any, source: str, default_name: str | None = None) -> LeagueSpec:
+    """A validated spec from already-parsed YAML `data`; UserError naming `source` if bad."""
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a mapping of fields (name, game, learners, "
+                        f"references, ...), got {type(data).__name__}")
+    if "name" not in data and default_name is not None:
+        data = {"name": default_name, **data}
+    try:
+        spec = LeagueSpec.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{source}: {_describe(exc.errors()[0])}") from None
+    return _check(spec, source)
+
+
+def load_league_spec(path: str | Path) -> LeagueSpec:
+    """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"league spec '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
+    return parse_league_spec(data, str(path), default_name=path.stem)
+
+
+def _check(spec: LeagueSpec, source: str) -> LeagueSpec:
+    from agents.algorithms import ALGOS, algo_name
+    from games.registry import resolve_game
+
+    try:
+        game = resolve_game(spec.game)
+    except UserError as exc:
+        raise UserError(f"{source}: field 'game': {exc}") from None
+    if game.players != 2:
+        raise UserError(f"{source}: field 'game': a league is for two-player games; "
+                        f"'{game.id}' has {game.players} player(s)")
+    taken: dict[str, str] = {}
+    for i, learner in enumerate(spec.learners):
+        try:
+            algo_name(learner.algo)
+        except UserError:
+            raise UserError(f"{source}: field 'learners.{i}.algo': unknown algorithm "
+                            f"'{learner.algo}' (known: {', '.join(sorted(ALGOS))})") from None
+        if learner.name in taken:
+            raise UserError(f"{source}: field 'learners.{i}.name': '{learner.name}' is already "
+                            f"the name of {taken[learner.name]}; give each a distinct name")
+        taken[learner.name] = f"learner {i}"
+    for i, ref in enumerate(spec.references):
+        if ref.name in taken:
+            raise UserError(f"{source}: field 'references.{i}.name': '{ref.name}' is already "
+                            f"the name of {taken[ref.name]}; give each a distinct name")
+        taken[ref.name] = f"reference {i}"
+    if spec.anchor is not None and spec.anchor not in spec.reference_names:
+        raise UserError(f"{source}: field 'anchor': '{spec.anchor}' is not a reference "
+                        f"(references: {', '.join(spec.reference_names)})")
+    if spec.snapshot_every > spec.rounds:
+        raise UserError(f"{source}: field 'snapshot_every': {spec.snapshot_every} rounds between "
+                        f"snapshots leaves none in {spec.rounds} rounds")
+    return spec.model_copy(update={"game": game.id}) if hasattr(game, "id") else spec
+
+
+def check_league(spec: LeagueSpec, roster: dict[str, str], source: str) -> None:
+    """Build every reference and each learner's config once, so bad input fails before training.
+
+    Raises UserError naming the file, the field and the bad value.
+    """
+    from agents.registry import make_agent
+
+    for i, ref in enumerate(spec.references):
+        try:
+            agent = make_agent(ref.agent, roster)
+        except UserError as exc:
+            raise UserError(f"{source}: field 'references.{i}.agent': {exc}") from None
+        agent.close()
+    from tournaments.league import learner_config
+
+    for i, learner in enumerate(spec.learners):
+        try:
+            learner_config(spec, learner)
+        except UserError as exc:
+            raise UserError(f"{source}: field 'learners.{i}': {exc}") from None
