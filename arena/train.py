@@ -181,6 +181,8 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         run_info = _read_json(run_dir / "run.json")
         until = steps if steps is not None else int(run_info["total_steps"])
         eval_every = eval_every or int(run_info.get("eval_every", 10_000))
+        if until > int(run_info["total_steps"]):
+            _extend_schedules(learner, run_dir, run_info, until)
     else:
         game = resolve_game(game_id)
         cls, config_cls = learner_classes(algo)
@@ -239,6 +241,27 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         summary["best_eval_mean"] = None
         summary["board"] = learner.board_summary()  # type: ignore[attr-defined]
     return summary
+
+
+#: learners whose epsilon / learning-rate / clip schedules end at config.total_steps
+_SCHEDULED = ("dqn", "pg", "a2c", "ppo")
+
+
+def _extend_schedules(learner: Learner, run_dir: Path, run_info: dict[str, Any],
+                      until: int) -> None:
+    """A resumed run trained past its planned length: stretch the schedules to the new end.
+
+    Otherwise a learning rate that annealed to 0 at the old end would stay 0 and the
+    extra steps would learn nothing. The schedules continue from where the new span puts
+    the current step (a linear anneal rises back to lr * (1 - step / until)).
+    """
+    config = getattr(learner, "config", None)
+    if learner.algo in _SCHEDULED and config is not None and hasattr(config, "total_steps"):
+        learner.config = replace(config, total_steps=until)  # type: ignore[attr-defined]
+        run_info = {**run_info, "total_steps": until, "config": asdict(learner.config)}
+    else:
+        run_info = {**run_info, "total_steps": until}
+    atomic_write_json(run_dir / "run.json", run_info)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
