@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -40,18 +39,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.checkpoint import MODEL, load_tensors, optimizer_from_tensors, optimizer_to_tensors
-from agents.learner import Learner, TrainHooks, config_from_dict
+from agents.learner import TrainHooks
 from agents.pg import (
     EnvInfo,
     PolicyAgent,
-    check_checkpoint,
+    PolicyLearner,
     layer_init,
     make_generator,
     make_train_env,
     make_trunk,
-    read_train_state,
-    write_checkpoint,
 )
 from arena.errors import UserError
 
@@ -269,7 +265,7 @@ class VecEnvRunner:
 # --- the learner ------------------------------------------------------------------------------
 
 
-class ActorCriticLearner(Learner):
+class ActorCriticLearner(PolicyLearner):
     """What A2C and PPO share: set-up, the rollout loop, acting, the lr schedule and
     checkpoints. Subclasses implement `_update(rollout) -> metrics`."""
 
@@ -336,35 +332,12 @@ class ActorCriticLearner(Learner):
     def close(self) -> None:
         self.runner.close()
 
-    def save(self, directory: Path, with_train_state: bool = True) -> None:
-        meta = {"algo": self.algo, "game": self.game_id, "config": asdict(self.config),
-                "steps": self.steps, "seed": self.seed, "updates": self.updates,
-                **self.info.to_meta()}
-        tensors = json_state = None
-        if with_train_state:
-            tensors, opt_json = optimizer_to_tensors(self.optimizer)
-            tensors["rng.sampling"] = self.gen.get_state()
-            json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
-                          "lr": self.optimizer.param_groups[0]["lr"],
-                          "envs": self.runner.state()}
-        write_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
+    def _extra_train_json(self) -> dict[str, Any]:
+        return {"lr": self.optimizer.param_groups[0]["lr"], "envs": self.runner.state()}
 
-    @classmethod
-    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Learner:
-        meta = check_checkpoint(directory, cls.algo)
-        config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
-        self = cls.__new__(cls)
-        self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
-        self.net.load_state_dict(load_tensors(Path(directory) / MODEL, device))
-        self.steps = int(meta["steps"])
-        self.updates = int(meta.get("updates", 0))
-        if for_training:
-            tensors, state = read_train_state(directory, device)
-            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-            self.gen.set_state(tensors["rng.sampling"].cpu())
-            self.steps, self.updates = int(state["steps"]), int(state["updates"])
-            self.runner.load_state(state["envs"])
-        return self
+    def _restore_train_state(self, tensors: dict[str, torch.Tensor],
+                             state: dict[str, Any]) -> None:
+        self.runner.load_state(state["envs"])
 
 
 class A2C(ActorCriticLearner):

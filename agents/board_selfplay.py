@@ -478,6 +478,13 @@ class BoardEvaluation:
         self.best_step: int | None = None
         self.history: list[dict[str, Any]] = []
 
+    @classmethod
+    def for_run(cls, game_id: str, config: Any) -> BoardEvaluation:
+        """The evaluation a learner's config asks for: eval_games against each of
+        eval_opponents every board_eval_every steps (0: a tenth of total_steps)."""
+        every = config.board_eval_every or max(1, config.total_steps // 10)
+        return cls(game_id, config.eval_opponents, config.eval_games, every)
+
     @property
     def enabled(self) -> bool:
         """False with eval_games 0 or no opponents (e.g. a league that rates runs itself)."""
@@ -561,6 +568,44 @@ class BoardEvaluation:
         return {"opponents": self.opponents, "games_per_opponent": self.games,
                 "best_score": None if self.best_step is None else self.best_score,
                 "best_step": self.best_step, "last": last, "evals": self.history}
+
+
+class SelfPlayLearner:
+    """Mixin of the learners that also train on board games by self-play and evaluate
+    themselves (DQN, PPO). The learner has `board` (True on a board game), `game_id`,
+    `board_eval`, `steps`, `agent()`, `save(directory, with_train_state)` and
+    `_selfplay_envs()`; an evaluation plays its current agent and writes best/ without the
+    training state."""
+
+    #: arena/train.py: this learner also trains on board games (by self-play).
+    plays_board_games = True
+    #: Set per run: True on a board game (the run evaluates itself by matches).
+    evaluate_as_board_game = False
+
+    board_eval: BoardEvaluation
+    steps: int
+
+    def _selfplay_envs(self) -> SelfPlayEnvs:
+        raise NotImplementedError
+
+    def set_opponent_sampler(self, sampler: Any) -> None:
+        """Opponents of the games that start from now on come from ``sampler(rng)``
+        (this module's docstring says what it may return); `self.pool` is the default."""
+        me: Any = self
+        if not me.board:
+            raise UserError(f"game '{me.game_id}' is single-player: it has no opponents")
+        self._selfplay_envs().set_sampler(sampler)
+
+    def _board_evaluate(self, run_dir: Path | None, hooks: Any) -> dict[str, Any]:
+        me: Any = self
+        row = self.board_eval.run(me.agent(), self.steps, run_dir,
+                                  lambda d: me.save(d, with_train_state=False))
+        hooks.log(self.steps, {"eval/score": row["score"]})
+        return row
+
+    def board_summary(self) -> dict[str, Any]:
+        """What arena/train.py reports for a board-game run instead of a mean return."""
+        return self.board_eval.summary()
 
 
 # --- DQN's replay of masked transitions -------------------------------------------------------

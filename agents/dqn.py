@@ -39,6 +39,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from agents.board_selfplay import (
     MaskedReplay,
     NetOpponent,
     SelfPlayEnvs,
+    SelfPlayLearner,
     SnapshotPool,
     action_labels,
     board_features,
@@ -201,16 +203,12 @@ def _train_env(spec: Any) -> gym.Env:
     return env if _has_episode_statistics(env) else gym.wrappers.RecordEpisodeStatistics(env)
 
 
-class DQN(Learner):
+class DQN(SelfPlayLearner, Learner):
     """Deep Q-learning on a single-player game with a discrete action space, or on a
     board game by self-play."""
 
     algo = "dqn"
     Config = DQNConfig
-    #: arena/train.py: this learner also trains on board games (by self-play).
-    plays_board_games = True
-    #: Set per run: True on a board game (the run evaluates itself by matches).
-    evaluate_as_board_game = False
 
     def __init__(self, game_id: str, config: DQNConfig, device: torch.device, seed: int):
         if is_board_game(game_id):
@@ -282,16 +280,10 @@ class DQN(Learner):
                                                 seed=next(opponent_seeds)),
                 config.opponent_current, config.snapshot_every, config.snapshot_pool)
             self.board_envs = SelfPlayEnvs(game_id, config.num_envs, self.seed, self.pool)
-            every = config.board_eval_every or max(1, config.total_steps // 10)
-            self.board_eval = BoardEvaluation(game_id, config.eval_opponents, config.eval_games,
-                                              every)
+            self.board_eval = BoardEvaluation.for_run(game_id, config)
 
-    def set_opponent_sampler(self, sampler: Any) -> None:
-        """Opponents of the games that start from now on come from ``sampler(rng)``
-        (agents/board_selfplay.py says what it may return); `self.pool` is the default."""
-        if not self.board:
-            raise UserError(f"game '{self.game_id}' is single-player: it has no opponents")
-        self.board_envs.set_sampler(sampler)
+    def _selfplay_envs(self) -> SelfPlayEnvs:
+        return self.board_envs
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -360,6 +352,22 @@ class DQN(Learner):
         with torch.no_grad():
             greedy = self.q(torch.as_tensor(obs, device=self.device)).argmax(dim=1).cpu().numpy()
         return np.where(explore, random_actions, greedy)
+
+    def _maybe_update(self, after_each: Callable[[int], None] | None = None) -> None:
+        """After a vector step: once the replay holds learning_starts transitions (or is
+        full), gradient_steps updates every train_freq vector steps, their loss and Q summed
+        for the next log line; `after_each(updates)` follows each update."""
+        cfg = self.config
+        assert self.replay is not None
+        warm = len(self.replay) >= max(1, min(cfg.learning_starts, cfg.buffer_size))
+        if warm and self.vector_steps % cfg.train_freq == 0:
+            for _ in range(cfg.gradient_steps):
+                loss, q = self._update()
+                self._log_sums["loss"] += loss
+                self._log_sums["q"] += q
+                self._log_sums["count"] += 1
+                if after_each is not None:
+                    after_each(self.updates)
 
     def _update(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One gradient step on a replay minibatch; (loss, mean Q of the actions taken)."""
@@ -450,13 +458,7 @@ class DQN(Learner):
                 next_obs = self._end_episodes(done, infos, hooks)
             self._obs = next_obs
 
-            warm = len(self.replay) >= max(1, min(cfg.learning_starts, cfg.buffer_size))
-            if warm and self.vector_steps % cfg.train_freq == 0:
-                for _ in range(cfg.gradient_steps):
-                    loss, q = self._update()
-                    self._log_sums["loss"] += loss
-                    self._log_sums["q"] += q
-                    self._log_sums["count"] += 1
+            self._maybe_update()
             if self.steps >= self._next_log:
                 self._log(hooks)
             if not hooks.tick(self.steps):
@@ -502,14 +504,7 @@ class DQN(Learner):
             for end in finished:
                 hooks.episode(self.steps, end.reward, end.plies)
             planes, masks = next_planes, next_masks
-            warm = len(self.replay) >= max(1, min(cfg.learning_starts, cfg.buffer_size))
-            if warm and self.vector_steps % cfg.train_freq == 0:
-                for _ in range(cfg.gradient_steps):
-                    loss, q = self._update()
-                    self._log_sums["loss"] += loss
-                    self._log_sums["q"] += q
-                    self._log_sums["count"] += 1
-                    self.pool.after_update(self.updates)
+            self._maybe_update(self.pool.after_update)
             if self.steps >= self._next_log:
                 self._log(hooks)
             if self.board_eval.due(self.steps):
@@ -518,16 +513,6 @@ class DQN(Learner):
                 return
         if self.board_eval.final_due(self.steps):
             self._board_evaluate(run_dir, hooks)
-
-    def _board_evaluate(self, run_dir: Path | None, hooks: TrainHooks) -> dict[str, Any]:
-        row = self.board_eval.run(self.agent(), self.steps, run_dir,
-                                  lambda d: self.save(d, with_train_state=False))
-        hooks.log(self.steps, {"eval/score": row["score"]})
-        return row
-
-    def board_summary(self) -> dict[str, Any]:
-        """What arena/train.py reports for a board-game run instead of a mean return."""
-        return self.board_eval.summary()
 
     def _end_episodes(self, done: np.ndarray, infos: dict[str, Any],
                       hooks: TrainHooks) -> np.ndarray:

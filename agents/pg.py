@@ -297,6 +297,72 @@ def make_generator(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
+class PolicyLearner(Learner):
+    """The checkpoints REINFORCE, A2C and PPO share. A subclass has `info`, `net`,
+    `optimizer`, `gen` (the action-sampling generator), `steps`, `updates` and a
+    `_setup(game_id, config, device, seed, info)` that builds them; it adds its own parts
+    through the hooks below.
+
+    Files: meta.json (algo, game, config, steps, seed, updates, the hooks' extra meta, the
+    EnvInfo), model.safetensors (the net) and, with the training state, the optimizer and
+    the sampling generator's state (plus the hooks' extra tensors) in train_state.safetensors
+    and the optimizer's scalars, steps, updates and the hooks' extra state in
+    train_state.json."""
+
+    algo: str
+    Config: Any
+
+    def _setup(self, game_id: str, config: Any, device: torch.device, seed: int,
+               info: EnvInfo) -> None:
+        raise NotImplementedError
+
+    def _extra_meta(self) -> dict[str, Any]:
+        """Fields of meta.json after `updates`."""
+        return {}
+
+    def _extra_train_tensors(self) -> dict[str, torch.Tensor]:
+        """Training-state tensors after the optimizer's and the sampling generator's."""
+        return {}
+
+    def _extra_train_json(self) -> dict[str, Any]:
+        """train_state.json fields after `updates`."""
+        return {}
+
+    def _restore_train_state(self, tensors: dict[str, torch.Tensor],
+                             state: dict[str, Any]) -> None:
+        """Take back what the `_extra_train_*` hooks saved."""
+
+    def save(self, directory: Path, with_train_state: bool = True) -> None:
+        meta = {"algo": self.algo, "game": self.game_id, "config": asdict(self.config),
+                "steps": self.steps, "seed": self.seed, "updates": self.updates,
+                **self._extra_meta(), **self.info.to_meta()}
+        tensors = json_state = None
+        if with_train_state:
+            tensors, opt_json = optimizer_to_tensors(self.optimizer)
+            tensors["rng.sampling"] = self.gen.get_state()
+            tensors.update(self._extra_train_tensors())
+            json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
+                          **self._extra_train_json()}
+        write_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
+
+    @classmethod
+    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Any:
+        meta = check_checkpoint(directory, cls.algo)
+        config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
+        self = cls.__new__(cls)
+        self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
+        self.net.load_state_dict(load_tensors(Path(directory) / MODEL, device))
+        self.steps = int(meta["steps"])
+        self.updates = int(meta.get("updates", 0))
+        if for_training:
+            tensors, state = read_train_state(directory, device)
+            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+            self.gen.set_state(tensors["rng.sampling"].cpu())
+            self.steps, self.updates = int(state["steps"]), int(state["updates"])
+            self._restore_train_state(tensors, state)
+        return self
+
+
 # --------------------------------------------------------------------------------------------
 # REINFORCE itself.
 # --------------------------------------------------------------------------------------------
@@ -363,7 +429,7 @@ class Episode:
     returns: np.ndarray | None = None  # rewards-to-go, filled in by the update
 
 
-class REINFORCE(Learner):
+class REINFORCE(PolicyLearner):
     """REINFORCE with a whitening, learned, sampled, greedy-rollout or no baseline."""
 
     algo = "pg"
@@ -549,31 +615,9 @@ class REINFORCE(Learner):
             env.close()
         self._envs = []
 
-    def save(self, directory: Path, with_train_state: bool = True) -> None:
-        meta = {"algo": self.algo, "game": self.game_id, "config": asdict(self.config),
-                "steps": self.steps, "seed": self.seed, "updates": self.updates,
-                **self.info.to_meta()}
-        tensors = json_state = None
-        if with_train_state:
-            tensors, opt_json = optimizer_to_tensors(self.optimizer)
-            tensors["rng.sampling"] = self.gen.get_state()
-            json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
-                          "seeds_used": self.seeds_used}
-        write_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
+    def _extra_train_json(self) -> dict[str, Any]:
+        return {"seeds_used": self.seeds_used}
 
-    @classmethod
-    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> REINFORCE:
-        meta = check_checkpoint(directory, cls.algo)
-        config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
-        self = cls.__new__(cls)
-        self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
-        self.net.load_state_dict(load_tensors(Path(directory) / MODEL, device))
-        self.steps = int(meta["steps"])
-        self.updates = int(meta.get("updates", 0))
-        if for_training:
-            tensors, state = read_train_state(directory, device)
-            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-            self.gen.set_state(tensors["rng.sampling"].cpu())
-            self.steps, self.updates = int(state["steps"]), int(state["updates"])
-            self.seeds_used = int(state["seeds_used"])
-        return self
+    def _restore_train_state(self, tensors: dict[str, torch.Tensor],
+                             state: dict[str, Any]) -> None:
+        self.seeds_used = int(state["seeds_used"])

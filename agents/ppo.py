@@ -39,8 +39,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -60,6 +59,7 @@ from agents.board_selfplay import (
     MaskedRollout,
     NetOpponent,
     SelfPlayEnvs,
+    SelfPlayLearner,
     SnapshotPool,
     action_labels,
     board_features,
@@ -68,17 +68,13 @@ from agents.board_selfplay import (
     masked_entropy,
     masked_logits,
 )
-from agents.checkpoint import MODEL, load_tensors, optimizer_from_tensors, optimizer_to_tensors
-from agents.learner import Learner, TrainHooks, config_from_dict
+from agents.learner import TrainHooks
 from agents.nets import board_trunk
 from agents.pg import (
     EnvInfo,
     PolicyAgent,
-    check_checkpoint,
     layer_init,
     make_generator,
-    read_train_state,
-    write_checkpoint,
 )
 from arena.errors import UserError
 
@@ -145,15 +141,11 @@ def clipped_surrogate(ratio: torch.Tensor, adv: torch.Tensor, clip_coef: float) 
     return -torch.min(unclipped, clipped).mean()
 
 
-class PPO(ActorCriticLearner):
+class PPO(SelfPlayLearner, ActorCriticLearner):
     """PPO-clip with GAE, minibatch epochs, lr anneal, gradient clipping."""
 
     algo = "ppo"
     Config = PPOConfig
-    #: arena/train.py: this learner also trains on board games (by self-play).
-    plays_board_games = True
-    #: Set per run: True on a board game (the run evaluates itself by matches).
-    evaluate_as_board_game = False
 
     def __init__(self, game_id: str, config: PPOConfig, device: torch.device, seed: int):
         if is_board_game(game_id):
@@ -192,15 +184,10 @@ class PPO(ActorCriticLearner):
                                               seed=next(opponent_seeds)),
             config.opponent_current, config.snapshot_every, config.snapshot_pool)
         self.envs = SelfPlayEnvs(game_id, config.num_envs, seed, self.pool)
-        every = config.board_eval_every or max(1, config.total_steps // 10)
-        self.board_eval = BoardEvaluation(game_id, config.eval_opponents, config.eval_games, every)
+        self.board_eval = BoardEvaluation.for_run(game_id, config)
 
-    def set_opponent_sampler(self, sampler: Any) -> None:
-        """Opponents of the games that start from now on come from ``sampler(rng)``
-        (agents/board_selfplay.py says what it may return); `self.pool` is the default."""
-        if not self.board:
-            raise UserError(f"game '{self.game_id}' is single-player: it has no opponents")
-        self.envs.set_sampler(sampler)
+    def _selfplay_envs(self) -> SelfPlayEnvs:
+        return self.envs
 
     def _check_config(self) -> None:
         super()._check_config()
@@ -246,16 +233,6 @@ class PPO(ActorCriticLearner):
         if self.board_eval.final_due(self.steps):
             self._board_evaluate(run_dir, hooks)
 
-    def _board_evaluate(self, run_dir: Path | None, hooks: TrainHooks) -> dict[str, Any]:
-        row = self.board_eval.run(self.agent(), self.steps, run_dir,
-                                  lambda d: self.save(d, with_train_state=False))
-        hooks.log(self.steps, {"eval/score": row["score"]})
-        return row
-
-    def board_summary(self) -> dict[str, Any]:
-        """What arena/train.py reports for a board-game run instead of a mean return."""
-        return self.board_eval.summary()
-
     def agent(self, sample: bool = False) -> Any:
         """The current policy as an Agent (a copy). On a board game it keeps the position
         and plays the most likely legal move; explain() gives the legal moves' probabilities."""
@@ -269,43 +246,26 @@ class PPO(ActorCriticLearner):
         if not self.board:
             super().close()
 
-    def save(self, directory: Path, with_train_state: bool = True) -> None:
-        if not self.board:
-            super().save(directory, with_train_state)
-            return
-        meta = {"algo": self.algo, "game": self.game_id, "config": asdict(self.config),
-                "steps": self.steps, "seed": self.seed, "updates": self.updates, "board": True,
-                **self.info.to_meta()}
-        tensors = json_state = None
-        if with_train_state:
-            tensors, opt_json = optimizer_to_tensors(self.optimizer)
-            tensors["rng.sampling"] = self.gen.get_state()
-            tensors.update(self.pool.tensors())
-            json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
-                          "lr": self.optimizer.param_groups[0]["lr"], "envs": self.envs.state(),
-                          "pool": self.pool.state(), "board_eval": self.board_eval.state()}
-        write_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
+    def _extra_meta(self) -> dict[str, Any]:
+        return {"board": True} if self.board else {}
 
-    @classmethod
-    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Learner:
-        meta = check_checkpoint(directory, cls.algo)
-        if not is_board_game(str(meta["game"])):
-            return super().load(directory, device, for_training)
-        config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
-        self = cls.__new__(cls)
-        self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
-        self.net.load_state_dict(load_tensors(Path(directory) / MODEL, device))
-        self.steps = int(meta["steps"])
-        self.updates = int(meta.get("updates", 0))
-        if for_training:
-            tensors, state = read_train_state(directory, device)
-            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-            self.gen.set_state(tensors["rng.sampling"].cpu())
-            self.steps, self.updates = int(state["steps"]), int(state["updates"])
-            self.envs.load_state(state["envs"])
-            self.pool.restore(tensors, state["pool"])
-            self.board_eval.load_state(state["board_eval"])
-        return self
+    def _extra_train_tensors(self) -> dict[str, torch.Tensor]:
+        return self.pool.tensors() if self.board else {}
+
+    def _extra_train_json(self) -> dict[str, Any]:
+        if not self.board:
+            return super()._extra_train_json()
+        return {"lr": self.optimizer.param_groups[0]["lr"], "envs": self.envs.state(),
+                "pool": self.pool.state(), "board_eval": self.board_eval.state()}
+
+    def _restore_train_state(self, tensors: dict[str, torch.Tensor],
+                             state: dict[str, Any]) -> None:
+        if not self.board:
+            super()._restore_train_state(tensors, state)
+            return
+        self.envs.load_state(state["envs"])
+        self.pool.restore(tensors, state["pool"])
+        self.board_eval.load_state(state["board_eval"])
 
     @staticmethod
     def _entropy(log_probs: torch.Tensor, masks: torch.Tensor | None, idx: Any) -> torch.Tensor:

@@ -30,3 +30,32 @@ def run_arena(*args: str, input: str | None = None, timeout: float = 300) -> sub
         [*ARENA, *args], capture_output=True, text=True, input=input, timeout=timeout,
         cwd=ROOT, env=dict(os.environ),
     )
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (the machine's cores are shared), restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class TrainRecorder:
+    """Training hooks (agents/learner.py TrainHooks) that remember every finished episode
+    (step, return, length) and every log line (step, metrics); tick never stops."""
+
+    def __init__(self) -> None:
+        self.episodes: list[tuple[int, float, int]] = []
+        self.logs: list[tuple[int, dict[str, float]]] = []
+
+    def episode(self, step: int, episode_return: float, length: int) -> None:
+        self.episodes.append((step, episode_return, length))
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        self.logs.append((step, metrics))
+
+    def tick(self, step: int) -> bool:
+        return True

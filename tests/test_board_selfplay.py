@@ -30,14 +30,7 @@ from arena.series import run_series
 from games.registry import resolve_game
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_states(game_id: str, count: int, seed: int) -> list:

@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from conftest import TrainRecorder as Recorder
 
 from agents.a2c import advantages, annealed
 from agents.algorithms import load_presets
@@ -16,26 +17,7 @@ from agents.ppo import PPO, PPOConfig, clipped_surrogate
 from arena.evaluate import evaluate
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-class Recorder(TrainHooks):
-    def __init__(self) -> None:
-        self.episodes: list[tuple[int, float, int]] = []
-        self.logs: list[tuple[int, dict[str, float]]] = []
-
-    def episode(self, step: int, episode_return: float, length: int) -> None:
-        self.episodes.append((step, episode_return, length))
-
-    def log(self, step: int, metrics: dict[str, float]) -> None:
-        self.logs.append((step, metrics))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Frames(gym.Env):

@@ -7,13 +7,12 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 from conftest import ARENA, ROOT, run_arena
-from tournament_support import db_rows, write_spec
+from tournament_support import db_rows, done_games, wait_for_more_done, write_spec
 
 from tournaments.schedule import plan_games
 from tournaments.spec import load_spec
@@ -38,12 +37,7 @@ def live_members(pgid: int) -> list[int]:
 
 
 def done_count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        return db_rows(db, "SELECT COUNT(*) FROM tournament_games WHERE status = 'done'")[0][0]
-    except sqlite3.Error:  # the runner may not have created the tables yet
-        return 0
+    return done_games(db, "tournament_games")
 
 
 def test_sigkill_at_random_moments_loses_no_game_and_plays_none_twice(tmp_path, config):
@@ -63,12 +57,8 @@ def test_sigkill_at_random_moments_loses_no_game_and_plays_none_twice(tmp_path, 
             # Any moment: while it starts, creates the tables, plans, or plays.
             time.sleep(rng.uniform(0.0, 1.5))
         else:
-            # A moment while it plays: once it has stored a game more than before
-            # (waiting on progress, not on the clock, so a slow start cannot dodge it).
-            before = seen[-1] if seen else 0
-            deadline = time.time() + 120
-            while done_count(db) <= before and proc.poll() is None and time.time() < deadline:
-                time.sleep(0.05)
+            # A moment while it plays: once it has stored a game more than before.
+            wait_for_more_done(db, "tournament_games", seen[-1] if seen else 0, proc, 120)
             time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)

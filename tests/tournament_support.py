@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +41,24 @@ def games_by_status(db: Path, name: str) -> dict[str, int]:
     """A tournament's planned games per status."""
     return dict(db_rows(db, "SELECT g.status, COUNT(*) FROM tournament_games g JOIN tournaments t "
                             "ON t.id = g.tournament_id WHERE t.name = ? GROUP BY g.status", name))
+
+
+def done_games(db: Path, table: str) -> int:
+    """Games marked done in `table` of the store file (0 before the runner made it)."""
+    if not db.exists():
+        return 0
+    try:
+        return db_rows(db, f"SELECT COUNT(*) FROM {table} WHERE status = 'done'")[0][0]
+    except sqlite3.Error:  # the runner may not have created the tables yet
+        return 0
+
+
+def wait_for_more_done(db: Path, table: str, before: int, proc: subprocess.Popen,
+                       timeout_s: float) -> None:
+    """Wait until `table` holds more than `before` done games, `proc` ends, or `timeout_s` passes.
+
+    Waiting on progress rather than on the clock, so a slow start cannot dodge a kill.
+    """
+    deadline = time.time() + timeout_s
+    while done_games(db, table) <= before and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from arena.errors import UserError
 from arena.store import Store
+from tournaments.common import dispatch, fmt, name_of, print_or_json, with_store
 
 #: Seconds between progress lines when stderr is not a terminal.
 PLAIN_PROGRESS_EVERY_S = 5.0
@@ -24,16 +24,12 @@ PLAIN_PROGRESS_EVERY_S = 5.0
 
 def run_command(args: argparse.Namespace, settings: Any) -> int:
     """Dispatch `arena tournament ACTION`."""
-    action = args.tournament_action
-    if action == "run":
-        return _run(args, settings)
-    if action == "show":
-        return _show(args, settings)
-    if action == "export":
-        return _export(args, settings)
-    if action == "list":
-        return _list(args, settings)
-    raise UserError(f"unknown tournament action '{action}'")
+    return dispatch(args.tournament_action, "tournament", {
+        "run": lambda: _run(args, settings),
+        "show": lambda: _show(args, settings),
+        "export": lambda: _export(args, settings),
+        "list": lambda: _list(args, settings),
+    })
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -143,39 +139,23 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 # -- show / list / export --------------------------------------------------------------------
 
 
-def _open_store(settings: Any) -> Store:
-    if not settings.store_path.exists():
-        raise UserError(f"no store at {settings.store_path}: no tournament has been run yet")
-    return Store(settings.store_path)
-
-
 def _name_of(text: str) -> str:
     """A tournament name, or the name inside a spec file given instead."""
-    if text.endswith((".yaml", ".yml")) and Path(text).is_file():
-        from tournaments.spec import load_spec
+    from tournaments.spec import load_spec
 
-        return load_spec(text).name
-    return text
+    return name_of(text, load_spec)
 
 
 def _standings(settings: Any, name: str) -> dict[str, Any]:
     from tournaments.records import require_tournament
     from tournaments.standings import compute_standings
 
-    store = _open_store(settings)
-    try:
-        return compute_standings(store, require_tournament(store, name))
-    finally:
-        store.close()
+    return with_store(settings, "tournament",
+                      lambda store: compute_standings(store, require_tournament(store, name)))
 
 
 def _show(args: argparse.Namespace, settings: Any) -> int:
-    data = _standings(settings, _name_of(args.name))
-    if args.json:
-        print(json.dumps(data))
-        return 0
-    _print_standings(data)
-    return 0
+    return print_or_json(_standings(settings, _name_of(args.name)), args.json, _print_standings)
 
 
 def _list(args: argparse.Namespace, settings: Any) -> int:
@@ -210,27 +190,20 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     from tournaments.export import export_tournament
     from tournaments.records import require_tournament
 
-    store = _open_store(settings)
-    try:
-        record = require_tournament(store, _name_of(args.name))
-        written = export_tournament(store, record, Path(args.out), chart=not args.no_chart)
-    finally:
-        store.close()
-    if args.json:
-        print(json.dumps(written))
-        return 0
-    print(f"standings: {written['standings_csv']}, {written['standings_json']}")
-    print(f"games: {len(written['games'])} file(s) in {Path(args.out) / 'games'}")
-    if written["chart"]:
-        print(f"chart: {written['chart']}")
-    return 0
+    out = Path(args.out)
+    written = with_store(settings, "tournament", lambda store: export_tournament(
+        store, require_tournament(store, _name_of(args.name)), out, chart=not args.no_chart))
+
+    def show(written: dict[str, Any]) -> None:
+        print(f"standings: {written['standings_csv']}, {written['standings_json']}")
+        print(f"games: {len(written['games'])} file(s) in {out / 'games'}")
+        if written["chart"]:
+            print(f"chart: {written['chart']}")
+
+    return print_or_json(written, args.json, show)
 
 
 # -- printing --------------------------------------------------------------------------------
-
-
-def _fmt(value: Any, spec: str = "", none: str = "-") -> str:
-    return none if value is None else format(value, spec)
 
 
 def _print_standings(data: dict[str, Any]) -> None:
@@ -246,8 +219,8 @@ def _print_standings(data: dict[str, Any]) -> None:
         print(f"{'rank':>4}  {'name':<{width}}  episodes  mean return  ± 95% CI       min       max")
         for r in rows:
             print(f"{r['rank']:>4}  {r['name']:<{width}}  {r['episodes']:>8}  "
-                  f"{_fmt(r['mean_return'], '11.2f'):>11}  {_fmt(r['ci95'], '8.2f'):>8}  "
-                  f"{_fmt(r['min_return'], '8.1f'):>8}  {_fmt(r['max_return'], '8.1f'):>8}"
+                  f"{fmt(r['mean_return'], '11.2f'):>11}  {fmt(r['ci95'], '8.2f'):>8}  "
+                  f"{fmt(r['min_return'], '8.1f'):>8}  {fmt(r['max_return'], '8.1f'):>8}"
                   + ("  withdrawn" if r["status"] == "withdrawn" else ""))
     else:
         print(f"{'rank':>4}  {'name':<{width}}  games  wins  draws  losses  forf  points  "
@@ -256,7 +229,7 @@ def _print_standings(data: dict[str, Any]) -> None:
             los = f"{100 * r['los_next']:.1f}%" if r.get("los_next") is not None else "-"
             print(f"{r['rank']:>4}  {r['name']:<{width}}  {r['games']:>5}  {r['wins']:>4}  "
                   f"{r['draws']:>5}  {r['losses']:>6}  {r['forfeits']:>4}  {r['points']:>6g}  "
-                  f"{_fmt(r['elo'], '6.0f'):>6}  {_fmt(r['ci95'], '5.0f'):>5}  {los:>8}"
+                  f"{fmt(r['elo'], '6.0f'):>6}  {fmt(r['ci95'], '5.0f'):>5}  {los:>8}"
                   + ("  withdrawn" if r["status"] == "withdrawn" else ""))
         print(f"Elo: {data['rating_method']}; anchored to {data['anchor']}.")
         if "sprt" in data:

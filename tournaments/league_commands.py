@@ -13,48 +13,33 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arena.errors import UserError
 from arena.store import Store
+from tournaments.common import dispatch, fmt, name_of, print_or_json, with_store
 
 
 def run_command(args: argparse.Namespace, settings: Any) -> int:
     """Dispatch `arena league ACTION`."""
-    action = args.league_action
-    if action == "run":
-        return _run(args, settings)
-    if action == "show":
-        return _show(args, settings)
-    if action == "export":
-        return _export(args, settings)
-    if action == "list":
-        return _list(args, settings)
-    raise UserError(f"unknown league action '{action}'")
-
-
-def _open_store(settings: Any) -> Store:
-    if not settings.store_path.exists():
-        raise UserError(f"no store at {settings.store_path}: no league has been run yet")
-    return Store(settings.store_path)
+    return dispatch(args.league_action, "league", {
+        "run": lambda: _run(args, settings),
+        "show": lambda: _show(args, settings),
+        "export": lambda: _export(args, settings),
+        "list": lambda: _list(args, settings),
+    })
 
 
 def _name_of(text: str) -> str:
     """A league name, or the name inside a spec file given instead."""
-    if text.endswith((".yaml", ".yml")) and Path(text).is_file():
-        from tournaments.league_spec import load_league_spec
+    from tournaments.league_spec import load_league_spec
 
-        return load_league_spec(text).name
-    return text
+    return name_of(text, load_league_spec)
 
 
 def _standings(settings: Any, name: str) -> dict[str, Any]:
     from tournaments.league_export import league_standings
     from tournaments.league_records import require_league
 
-    store = _open_store(settings)
-    try:
-        return league_standings(store, require_league(store, name))
-    finally:
-        store.close()
+    return with_store(settings, "league",
+                      lambda store: league_standings(store, require_league(store, name)))
 
 
 def _run(args: argparse.Namespace, settings: Any) -> int:
@@ -80,12 +65,7 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Any) -> int:
-    data = _standings(settings, _name_of(args.name))
-    if args.json:
-        print(json.dumps(data))
-        return 0
-    _print(data)
-    return 0
+    return print_or_json(_standings(settings, _name_of(args.name)), args.json, _print)
 
 
 def _list(args: argparse.Namespace, settings: Any) -> int:
@@ -119,24 +99,17 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     from tournaments.league_export import export_league
     from tournaments.league_records import require_league
 
-    store = _open_store(settings)
-    try:
-        record = require_league(store, _name_of(args.name))
-        written = export_league(store, record, Path(args.out), chart=not args.no_chart)
-    finally:
-        store.close()
-    if args.json:
-        print(json.dumps(written))
-        return 0
+    written = with_store(settings, "league", lambda store: export_league(
+        store, require_league(store, _name_of(args.name)), Path(args.out),
+        chart=not args.no_chart))
+    return print_or_json(written, args.json, _print_written)
+
+
+def _print_written(written: dict[str, Any]) -> None:
     print(f"standings: {written['standings_csv']}, {written['standings_json']}")
     print(f"ratings history: {written['ratings_history_csv']}")
     if written["chart"]:
         print(f"chart: {written['chart']}")
-    return 0
-
-
-def _fmt(value: Any, spec: str = "", none: str = "-") -> str:
-    return none if value is None else format(value, spec)
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -149,9 +122,9 @@ def _print(data: dict[str, Any]) -> None:
     width = max([len(r["name"]) for r in rows] + [4])
     print(f"{'rank':>4}  {'name':<{width}}  {'kind':<9}  round   steps  games     Elo  ± 95%")
     for r in rows:
-        print(f"{r['rank']:>4}  {r['name']:<{width}}  {r['kind']:<9}  {_fmt(r['round']):>5}  "
-              f"{_fmt(r['steps']):>6}  {r['games']:>5}  {_fmt(r['elo'], '6.0f'):>6}  "
-              f"{_fmt(r['ci95'], '5.0f'):>5}")
+        print(f"{r['rank']:>4}  {r['name']:<{width}}  {r['kind']:<9}  {fmt(r['round']):>5}  "
+              f"{fmt(r['steps']):>6}  {r['games']:>5}  {fmt(r['elo'], '6.0f'):>6}  "
+              f"{fmt(r['ci95'], '5.0f'):>5}")
     print(f"Elo: {data['rating_method']}; anchored to {data['anchor']} = 0.")
     for learner, weights in data["pfsp_weights"].items():
         shown = sorted(weights.items(), key=lambda kv: -kv[1])

@@ -14,10 +14,17 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from arena.errors import UserError
 from arena.store import Store
+from tournaments.common import (
+    StoredGame,
+    count_by_status,
+    first_difference,
+    game_rows,
+    outcome_score,
+    require_named,
+)
 from tournaments.league_spec import LEAGUE_FIELDS, LeagueSpec
 
 
@@ -51,17 +58,8 @@ class Player:
 
 
 @dataclass
-class LeagueGame:
+class LeagueGame(StoredGame):
     """A planned evaluation game as stored."""
-
-    key: str
-    ordinal: int
-    round: int
-    seats: list[str]
-    seed: int
-    status: str
-    match_id: int | None
-    attempts: int
 
 
 @dataclass
@@ -103,11 +101,8 @@ def list_leagues(store: Store) -> list[LeagueRecord]:
 
 def require_league(store: Store, name: str) -> LeagueRecord:
     """The league called `name`; UserError naming the known ones if there is none."""
-    record = get_league(store, name)
-    if record is None:
-        known = ", ".join(t.name for t in list_leagues(store)) or "none yet"
-        raise UserError(f"no league named '{name}' in {store.path} (known: {known})")
-    return record
+    return require_named(get_league(store, name), name, "league", store,
+                         (lg.name for lg in list_leagues(store)))
 
 
 def open_league(store: Store, spec: LeagueSpec, source: str) -> LeagueRecord:
@@ -120,13 +115,11 @@ def open_league(store: Store, spec: LeagueSpec, source: str) -> LeagueRecord:
     record = get_league(store, spec.name)
     spec_json = spec.model_dump_json(by_alias=True)
     if record is not None:
-        old, new = record.spec.league_fields(), spec.league_fields()
-        for field in LEAGUE_FIELDS:
-            if old[field] != new[field]:
-                raise UserError(
-                    f"{source}: league '{spec.name}' is already stored with different "
-                    f"settings (field '{field}' was {json.dumps(old[field])}, now "
-                    f"{json.dumps(new[field])}); rename the league to start a new one")
+        differs = first_difference(record.spec.league_fields(), spec.league_fields(),
+                                   LEAGUE_FIELDS)
+        if differs is not None:
+            raise UserError(f"{source}: league '{spec.name}' is already stored with different "
+                            f"settings ({differs}); rename the league to start a new one")
         with store.transaction() as conn:
             conn.execute("UPDATE leagues SET spec = ?, finished_at = CASE WHEN ? THEN NULL "
                          "ELSE finished_at END WHERE id = ?",
@@ -172,16 +165,9 @@ def add_snapshot(store: Store, lid: int, snapshot: Player, games: list[LeagueGam
 def games(store: Store, lid: int, status: str | None = None,
           round: int | None = None) -> list[LeagueGame]:
     """Planned games in order of play (only those with `status` / in `round`, if given)."""
-    sql = ("SELECT game_key, ordinal, round, seats, seed, status, match_id, attempts "
-           "FROM league_games WHERE league_id = ?")
-    args: list[Any] = [lid]
-    if status is not None:
-        sql += " AND status = ?"
-        args.append(status)
-    if round is not None:
-        sql += " AND round = ?"
-        args.append(round)
-    rows = store.conn.execute(sql + " ORDER BY ordinal", args)
+    rows = game_rows(store, "league_games", "league_id", lid,
+                     "game_key, ordinal, round, seats, seed, status, match_id, attempts",
+                     status=status, round=round)
     return [LeagueGame(k, o, r, json.loads(s), seed, st, m, a)
             for k, o, r, s, seed, st, m, a in rows]
 
@@ -216,7 +202,7 @@ def results(store: Store, lid: int) -> list[tuple[str, str, float, int]]:
     out = []
     for rnd, seats, outcome in rows:
         a, b = json.loads(seats)
-        out.append((a, b, 1.0 if outcome == "win" else 0.5 if outcome == "draw" else 0.0, rnd))
+        out.append((a, b, outcome_score(outcome), rnd))
     return out
 
 
@@ -258,5 +244,4 @@ def latest_ratings(store: Store, lid: int) -> dict[str, RatingRow]:
 
 def status_counts(store: Store, lid: int) -> dict[str, int]:
     """Planned games per status."""
-    return dict(store.conn.execute("SELECT status, COUNT(*) FROM league_games "
-                                   "WHERE league_id = ? GROUP BY status", (lid,)).fetchall())
+    return count_by_status(store, "league_games", "league_id", lid)

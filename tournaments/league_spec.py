@@ -21,15 +21,20 @@ pfsp: variance
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arena.errors import UserError
+from tournaments.common import (
+    fingerprint,
+    load_spec_file,
+    plain_references,
+    resolve_spec_game,
+    validate_mapping,
+    with_clock,
+)
 from tournaments.spec import NAME_PATTERN, Participant
 from tournaments.spec import _describe as describe_error
 
@@ -88,9 +93,7 @@ class LeagueSpec(BaseModel):
     @field_validator("references", mode="before")
     @classmethod
     def _plain_references(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"name": v, "agent": v} if isinstance(v, str) else v for v in value]
-        return value
+        return plain_references(value)
 
     @field_validator("device")
     @classmethod
@@ -115,15 +118,11 @@ class LeagueSpec(BaseModel):
 
     def fingerprint(self) -> str:
         """sha256 of `league_fields`: equal fingerprints mean the same league."""
-        text = json.dumps(self.league_fields(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return fingerprint(self.league_fields())
 
     def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> LeagueSpec:
         """This spec with the clock and move cap filled in from the settings where it has none."""
-        return self.model_copy(update={
-            "time_per_move": self.time_per_move if self.time_per_move is not None else time_per_move,
-            "max_moves": self.max_moves if self.max_moves is not None else max_moves,
-        })
+        return with_clock(self, time_per_move, max_moves)
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -138,45 +137,20 @@ def _describe(error: dict[str, Any]) -> str:
 
 def parse_league_spec(data: Any, source: str, default_name: str | None = None) -> LeagueSpec:
     """A validated spec from already-parsed YAML `data`; UserError naming `source` if bad."""
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping of fields (name, game, learners, "
-                        f"references, ...), got {type(data).__name__}")
-    if "name" not in data and default_name is not None:
-        data = {"name": default_name, **data}
-    try:
-        spec = LeagueSpec.model_validate(data)
-    except ValidationError as exc:
-        raise UserError(f"{source}: {_describe(exc.errors()[0])}") from None
+    spec = validate_mapping(LeagueSpec, data, source, default_name,
+                            "name, game, learners, references, ...", _describe)
     return _check(spec, source)
 
 
 def load_league_spec(path: str | Path) -> LeagueSpec:
     """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"league spec '{path}' does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
-    return parse_league_spec(data, str(path), default_name=path.stem)
+    return load_spec_file(path, "league", parse_league_spec)
 
 
 def _check(spec: LeagueSpec, source: str) -> LeagueSpec:
     from agents.algorithms import ALGOS, algo_name
-    from games.registry import resolve_game
 
-    try:
-        game = resolve_game(spec.game)
-    except UserError as exc:
-        raise UserError(f"{source}: field 'game': {exc}") from None
+    game = resolve_spec_game(spec.game, source)
     if game.players != 2:
         raise UserError(f"{source}: field 'game': a league is for two-player games; "
                         f"'{game.id}' has {game.players} player(s)")

@@ -18,10 +18,17 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from arena.errors import UserError
 from arena.store import Store
+from tournaments.common import (
+    StoredGame,
+    count_by_status,
+    first_difference,
+    game_rows,
+    outcome_score,
+    require_named,
+)
 from tournaments.schedule import PlannedGame, plan_games, plan_swiss_round
 from tournaments.spec import SCHEDULE_FIELDS, TournamentSpec
 
@@ -48,17 +55,9 @@ class TournamentRecord:
 
 
 @dataclass
-class GameRow:
-    """A planned game as stored."""
+class GameRow(StoredGame):
+    """A planned game as stored, with what was said about it."""
 
-    key: str
-    ordinal: int
-    round: int
-    seats: list[str]
-    seed: int
-    status: str
-    match_id: int | None
-    attempts: int
     note: str | None
 
 
@@ -103,11 +102,8 @@ def list_tournaments(store: Store) -> list[TournamentRecord]:
 
 def require_tournament(store: Store, name: str) -> TournamentRecord:
     """The tournament called `name`; UserError naming the known ones if there is none."""
-    record = get_tournament(store, name)
-    if record is None:
-        known = ", ".join(t.name for t in list_tournaments(store)) or "none yet"
-        raise UserError(f"no tournament named '{name}' in {store.path} (known: {known})")
-    return record
+    return require_named(get_tournament(store, name), name, "tournament", store,
+                         (t.name for t in list_tournaments(store)))
 
 
 def _spec_json(spec: TournamentSpec) -> str:
@@ -115,11 +111,8 @@ def _spec_json(spec: TournamentSpec) -> str:
 
 
 def _difference(stored: TournamentSpec, spec: TournamentSpec) -> str:
-    old, new = stored.schedule_fields(), spec.schedule_fields()
-    for name in SCHEDULE_FIELDS:
-        if old[name] != new[name]:
-            return f"field '{name}' was {json.dumps(old[name])}, now {json.dumps(new[name])}"
-    return "the spec differs"
+    return (first_difference(stored.schedule_fields(), spec.schedule_fields(), SCHEDULE_FIELDS)
+            or "the spec differs")
 
 
 def open_tournament(store: Store, spec: TournamentSpec, source: str) -> TournamentRecord:
@@ -185,22 +178,16 @@ def add_round(store: Store, tid: int, games: list[PlannedGame]) -> None:
 
 def games(store: Store, tid: int, status: str | None = None) -> list[GameRow]:
     """The tournament's planned games in order of play (only those with `status`, if given)."""
-    sql = ("SELECT game_key, ordinal, round, seats, seed, status, match_id, attempts, note "
-           "FROM tournament_games WHERE tournament_id = ?")
-    args: list[Any] = [tid]
-    if status is not None:
-        sql += " AND status = ?"
-        args.append(status)
-    rows = store.conn.execute(sql + " ORDER BY ordinal", args).fetchall()
+    rows = game_rows(store, "tournament_games", "tournament_id", tid,
+                     "game_key, ordinal, round, seats, seed, status, match_id, attempts, note",
+                     status=status)
     return [GameRow(k, o, r, json.loads(s), seed, st, m, a, n)
             for k, o, r, s, seed, st, m, a, n in rows]
 
 
 def status_counts(store: Store, tid: int) -> dict[str, int]:
     """Planned games per status (byes included)."""
-    rows = store.conn.execute("SELECT status, COUNT(*) FROM tournament_games "
-                              "WHERE tournament_id = ? GROUP BY status", (tid,))
-    return dict(rows.fetchall())
+    return count_by_status(store, "tournament_games", "tournament_id", tid)
 
 
 def participants(store: Store, tid: int) -> list[ParticipantRow]:
@@ -298,8 +285,7 @@ class PlayedGame:
 
     def score(self, seat: int) -> float:
         """Points for the participant in `seat`: 1 a win, 1/2 a draw, 0 a loss."""
-        outcome = self.outcomes[seat]
-        return 1.0 if outcome == "win" else 0.5 if outcome == "draw" else 0.0
+        return outcome_score(self.outcomes[seat])
 
 
 def played_games(store: Store, tid: int) -> list[PlayedGame]:

@@ -10,16 +10,21 @@ reference, or mappings ``{name: uct, agent: "mcts:sims=200"}``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arena.errors import UserError
+from tournaments.common import (
+    fingerprint,
+    load_spec_file,
+    plain_references,
+    resolve_spec_game,
+    validate_mapping,
+    with_clock,
+)
 
 FORMATS = ("round-robin", "gauntlet", "swiss", "leaderboard")
 
@@ -81,10 +86,7 @@ class TournamentSpec(BaseModel):
     @field_validator("participants", mode="before")
     @classmethod
     def _plain_references(cls, value: Any) -> Any:
-        # A bare reference names itself: "mcts:sims=200" -> {name: mcts:sims=200, agent: ...}.
-        if isinstance(value, list):
-            return [{"name": v, "agent": v} if isinstance(v, str) else v for v in value]
-        return value
+        return plain_references(value)
 
     @property
     def names(self) -> list[str]:
@@ -106,15 +108,11 @@ class TournamentSpec(BaseModel):
 
     def fingerprint(self) -> str:
         """sha256 of `schedule_fields`: equal fingerprints mean the same tournament."""
-        text = json.dumps(self.schedule_fields(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return fingerprint(self.schedule_fields())
 
     def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> TournamentSpec:
         """This spec with the clock and move cap filled in from the settings where it has none."""
-        return self.model_copy(update={
-            "time_per_move": self.time_per_move if self.time_per_move is not None else time_per_move,
-            "max_moves": self.max_moves if self.max_moves is not None else max_moves,
-        })
+        return with_clock(self, time_per_move, max_moves)
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -131,44 +129,18 @@ def _describe(error: dict[str, Any]) -> str:
 
 def parse_spec(data: Any, source: str, default_name: str | None = None) -> TournamentSpec:
     """A validated spec from already-parsed YAML `data`; UserError naming `source` if bad."""
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping of fields (name, game, participants, ...), "
-                        f"got {type(data).__name__}")
-    if "name" not in data and default_name is not None:
-        data = {"name": default_name, **data}
-    try:
-        spec = TournamentSpec.model_validate(data)
-    except ValidationError as exc:
-        raise UserError(f"{source}: {_describe(exc.errors()[0])}") from None
+    spec = validate_mapping(TournamentSpec, data, source, default_name,
+                            "name, game, participants, ...", _describe)
     return _check_against_game(spec, source)
 
 
 def load_spec(path: str | Path) -> TournamentSpec:
     """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"tournament spec '{path}' does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
-    return parse_spec(data, str(path), default_name=path.stem)
+    return load_spec_file(path, "tournament", parse_spec)
 
 
 def _check_against_game(spec: TournamentSpec, source: str) -> TournamentSpec:
-    from games.registry import resolve_game
-
-    try:
-        game = resolve_game(spec.game)
-    except UserError as exc:
-        raise UserError(f"{source}: field 'game': {exc}") from None
+    game = resolve_spec_game(spec.game, source)
     names = spec.names
     for i, name in enumerate(names):
         if names.index(name) != i:

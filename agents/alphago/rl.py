@@ -25,7 +25,6 @@ sampling, colours alternating), with a 95% interval.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +34,10 @@ import numpy as np
 import torch
 
 from agents.alphago.nets import POLICY, masked_logits, play_lockstep, sample_moves, save_net
+from agents.alphago.stage_state import has_train_state, restore_train_state, save_train_state
 from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import PolicyValueNet
-from agents.checkpoint import (
-    TRAIN_STATE,
-    TRAIN_STATE_JSON,
-    atomic_save_tensors,
-    atomic_write_json,
-    load_tensors,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-)
+from agents.checkpoint import atomic_save_tensors, load_tensors
 from arena.stats import mean_ci95
 from games.go.state import GoState
 
@@ -175,7 +167,7 @@ class RLTrainer:
         self.pool: list[str] = []
         self.rng = np.random.default_rng([seed, 3])
         self.history: list[dict[str, float]] = []
-        if (self.directory / TRAIN_STATE_JSON).is_file():
+        if has_train_state(self.directory):
             self._restore()
         else:
             self._snapshot()  # the SL policy is the pool's first member
@@ -187,23 +179,15 @@ class RLTrainer:
             self.pool.append(name)
 
     def _restore(self) -> None:
-        state = json.loads((self.directory / TRAIN_STATE_JSON).read_text())
-        tensors = load_tensors(self.directory / TRAIN_STATE)
-        self.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-        optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+        state = restore_train_state(self.directory, self.net, self.optimizer, self.rng)
         self.iteration = int(state["iteration"])
         self.pool = list(state["pool"])
         self.history = list(state.get("history", []))
-        self.rng.bit_generator.state = state["rng"]
 
     def save(self, extra: dict[str, Any] | None = None) -> None:
         """Training state first, then the playable policy (model + meta.json)."""
-        opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
-        tensors = {f"net.{k}": v for k, v in _weights(self.net).items()}
-        tensors.update({k: v.detach().cpu().contiguous() for k, v in opt_tensors.items()})
-        atomic_save_tensors(self.directory / TRAIN_STATE, tensors)
-        atomic_write_json(self.directory / TRAIN_STATE_JSON, {
-            "iteration": self.iteration, "pool": self.pool, "optimizer": opt_rest,
+        save_train_state(self.directory, self.net, self.optimizer, lambda opt: {
+            "iteration": self.iteration, "pool": self.pool, "optimizer": opt,
             "rng": self.rng.bit_generator.state, "history": self.history[-1000:]})
         save_net(self.directory, self.net, POLICY, self.game_id, self.settings.history,
                  dict(extra or {}, stage="rl", iterations=self.iteration, pool=len(self.pool)))

@@ -28,18 +28,15 @@ import torch
 import torch.nn.functional as F
 
 from agents.alphago.data import opening_length
-from agents.alphago.nets import POLICY, action_maps, new_net, save_net, symmetric_batch
+from agents.alphago.nets import POLICY, action_maps, save_net, symmetric_batch
+from agents.alphago.stage_state import (
+    NetFitter,
+    has_train_state,
+    restore_train_state,
+    save_train_state,
+)
 from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import NetConfig, PolicyValueNet
-from agents.checkpoint import (
-    TRAIN_STATE,
-    TRAIN_STATE_JSON,
-    atomic_save_tensors,
-    atomic_write_json,
-    load_tensors,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-)
 from arena.errors import UserError
 from games.go.sgf import read_sgf
 
@@ -133,45 +130,27 @@ class SLSettings:
     history: int
 
 
-class SLTrainer:
+class SLTrainer(NetFitter):
     """The SL policy's training: resumable from its directory (sl/)."""
+
+    settings: SLSettings
 
     def __init__(self, directory: Path, game_id: str, features: GameFeatures,
                  settings: SLSettings, device: torch.device, seed: int) -> None:
-        self.directory = Path(directory)
-        self.game_id = game_id
-        self.features = features
-        self.settings = settings
-        self.device = device
-        self.net = new_net(features, settings.net).to(device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=settings.lr,
-                                          weight_decay=settings.weight_decay)
-        self.step = 0
-        self.rng = np.random.default_rng([seed, 2])
+        super().__init__(directory, game_id, features, settings, device, seed, stream=2)
         self.maps = action_maps(features.shape[1])
         self.losses: list[float] = []
-        if (self.directory / TRAIN_STATE_JSON).is_file():
+        if has_train_state(self.directory):
             self._restore()
 
     def _restore(self) -> None:
-        import json
-
-        state = json.loads((self.directory / TRAIN_STATE_JSON).read_text())
-        tensors = load_tensors(self.directory / TRAIN_STATE)
-        self.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-        optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+        state = restore_train_state(self.directory, self.net, self.optimizer, self.rng)
         self.step = int(state["step"])
-        self.rng.bit_generator.state = state["rng"]
 
     def save(self, extra: dict[str, Any] | None = None) -> None:
         """The playable policy (model + meta.json) and the training state, atomically each."""
-        opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
-        tensors = {f"net.{k}": v.detach().cpu().contiguous()
-                   for k, v in self.net.state_dict().items()}
-        tensors.update({k: v.detach().cpu().contiguous() for k, v in opt_tensors.items()})
-        atomic_save_tensors(self.directory / TRAIN_STATE, tensors)
-        atomic_write_json(self.directory / TRAIN_STATE_JSON, {
-            "step": self.step, "optimizer": opt_rest, "rng": self.rng.bit_generator.state})
+        save_train_state(self.directory, self.net, self.optimizer, lambda opt: {
+            "step": self.step, "optimizer": opt, "rng": self.rng.bit_generator.state})
         save_net(self.directory, self.net, POLICY, self.game_id, self.settings.history,
                  dict(extra or {}, stage="sl", steps=self.step))
 

@@ -21,7 +21,6 @@ MSE next to the trivial predictor's: always the training targets' mean.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,19 +30,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.alphago.nets import VALUE, new_net, play_lockstep, sample_moves, save_net
+from agents.alphago.nets import VALUE, play_lockstep, sample_moves, save_net
 from agents.alphago.rl import new_games
+from agents.alphago.stage_state import (
+    NetFitter,
+    has_train_state,
+    restore_train_state,
+    save_train_state,
+)
 from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import NetConfig, PolicyValueNet
-from agents.checkpoint import (
-    TRAIN_STATE,
-    TRAIN_STATE_JSON,
-    atomic_save_tensors,
-    atomic_write_json,
-    load_tensors,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-)
+from agents.checkpoint import atomic_save_tensors, load_tensors
 from games.go.state import GoState
 from games.symmetry import transform_planes
 
@@ -97,25 +94,18 @@ def value_positions(policy: PolicyValueNet, features: GameFeatures, games: int, 
     return planes, z
 
 
-class ValueTrainer:
+class ValueTrainer(NetFitter):
     """Makes the positions, then fits the value network; resumable from its directory (value/)."""
+
+    settings: ValueSettings
 
     def __init__(self, directory: Path, game_id: str, features: GameFeatures,
                  settings: ValueSettings, device: torch.device, seed: int) -> None:
-        self.directory = Path(directory)
-        self.game_id = game_id
-        self.features = features
-        self.settings = settings
-        self.device = device
-        self.net = new_net(features, settings.net).to(device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=settings.lr,
-                                          weight_decay=settings.weight_decay)
+        super().__init__(directory, game_id, features, settings, device, seed, stream=4)
         self.games_played = 0
         self.chunks: list[str] = []
-        self.step = 0
-        self.rng = np.random.default_rng([seed, 4])
         self._data: tuple[np.ndarray, np.ndarray] | None = None
-        if (self.directory / TRAIN_STATE_JSON).is_file():
+        if has_train_state(self.directory):
             self._restore()
 
     # -- positions ------------------------------------------------------------------------
@@ -197,23 +187,14 @@ class ValueTrainer:
     # -- checkpoint -----------------------------------------------------------------------
 
     def _restore(self) -> None:
-        state = json.loads((self.directory / TRAIN_STATE_JSON).read_text())
-        tensors = load_tensors(self.directory / TRAIN_STATE)
-        self.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-        optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+        state = restore_train_state(self.directory, self.net, self.optimizer, self.rng)
         self.games_played = int(state["games_played"])
         self.chunks = list(state["chunks"])
         self.step = int(state["step"])
-        self.rng.bit_generator.state = state["rng"]
 
     def save(self, extra: dict[str, Any] | None = None) -> None:
-        opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
-        tensors = {f"net.{k}": v.detach().cpu().contiguous()
-                   for k, v in self.net.state_dict().items()}
-        tensors.update({k: v.detach().cpu().contiguous() for k, v in opt_tensors.items()})
-        atomic_save_tensors(self.directory / TRAIN_STATE, tensors)
-        atomic_write_json(self.directory / TRAIN_STATE_JSON, {
+        save_train_state(self.directory, self.net, self.optimizer, lambda opt: {
             "games_played": self.games_played, "chunks": self.chunks, "step": self.step,
-            "optimizer": opt_rest, "rng": self.rng.bit_generator.state})
+            "optimizer": opt, "rng": self.rng.bit_generator.state})
         save_net(self.directory, self.net, VALUE, self.game_id, self.settings.history,
                  dict(extra or {}, stage="value", steps=self.step, games=self.games_played))

@@ -8,9 +8,6 @@ league's lock (tournaments/league.py), which says whether it runs.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from arena.tui.tournament_view import ReadOnlyStore
+from arena.tui.tournament_view import ReadOnlyStore, lock_holder_pid, send_signal, stored_names
 
 
 @dataclass
@@ -48,15 +45,7 @@ class LeagueSnapshot:
 
 def list_league_names(store_path: Path) -> list[str]:
     """Names of the stored leagues, oldest first (none without a store, or an older store)."""
-    if not Path(store_path).exists():
-        return []
-    store = ReadOnlyStore(store_path)
-    try:
-        return [row[0] for row in store.conn.execute("SELECT name FROM leagues ORDER BY id")]
-    except sqlite3.OperationalError:  # a store from before leagues existed
-        return []
-    finally:
-        store.close()
+    return stored_names(store_path, "leagues")
 
 
 def read_league(store_path: Path, name: str) -> LeagueSnapshot | None:
@@ -124,32 +113,9 @@ def league_runner_pid(data_dir: Path, name: str) -> int | None:
     """The pid of the runner holding league `name`'s lock now, or None."""
     from tournaments.league import league_dir
 
-    path = league_dir(Path(data_dir), name) / "league.lock"
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                return int(json.loads(os.pread(fd, 4096, 0) or b"{}")["pid"])
-            except (ValueError, KeyError, TypeError):
-                return None
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    return lock_holder_pid(league_dir(Path(data_dir), name) / "league.lock")
 
 
 def stop_league_runner(data_dir: Path, name: str) -> bool:
     """SIGINT to the league's runner (finished games and rounds stay); False if none runs."""
-    pid = league_runner_pid(data_dir, name)
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, signal.SIGINT)
-    except ProcessLookupError:
-        return False
-    return True
+    return send_signal(league_runner_pid(data_dir, name), signal.SIGINT)

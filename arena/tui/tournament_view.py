@@ -71,12 +71,17 @@ class TournamentSnapshot:
 
 def list_tournament_names(store_path: Path) -> list[str]:
     """Names of the stored tournaments, oldest first (none without a store)."""
+    return stored_names(store_path, "tournaments")
+
+
+def stored_names(store_path: Path, table: str) -> list[str]:
+    """The `name` column of `table`, oldest first (none without a store, or an older store)."""
     if not Path(store_path).exists():
         return []
     store = ReadOnlyStore(store_path)
     try:
-        return [row[0] for row in store.conn.execute("SELECT name FROM tournaments ORDER BY id")]
-    except sqlite3.OperationalError:  # a store from before tournaments existed
+        return [row[0] for row in store.conn.execute(f"SELECT name FROM {table} ORDER BY id")]
+    except sqlite3.OperationalError:  # a store from before the table existed
         return []
     finally:
         store.close()
@@ -181,7 +186,15 @@ def runner_pid(data_dir: Path, name: str) -> int | None:
     """
     from tournaments.lock import lock_path
 
-    path = lock_path(Path(data_dir), name)
+    return lock_holder_pid(lock_path(Path(data_dir), name))
+
+
+def lock_holder_pid(path: Path) -> int | None:
+    """The pid written into the lock file at `path` by the process holding its flock, or None.
+
+    A shared non-blocking flock that succeeds means nobody holds it (it is
+    released at once); one that would block means a runner does.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -202,7 +215,11 @@ def runner_pid(data_dir: Path, name: str) -> int | None:
 
 def stop_runner(data_dir: Path, name: str, sig: int = signal.SIGINT) -> bool:
     """Send `sig` (SIGINT: finish cleanly, every stored game kept) to the runner; False if none runs."""
-    pid = runner_pid(data_dir, name)
+    return send_signal(runner_pid(data_dir, name), sig)
+
+
+def send_signal(pid: int | None, sig: int) -> bool:
+    """Send `sig` to process `pid`; False if there is none (None, or it has gone)."""
     if pid is None:
         return False
     try:

@@ -27,6 +27,7 @@ from arena.tui.league_view import (
     read_league,
     stop_league_runner,
 )
+from arena.tui.screens.tournaments import runner_title
 from arena.tui.widgets.ratings_chart import RatingsChart
 
 COLUMNS = ("#", "player", "kind", "round", "steps", "games", "Elo (95%)", "PFSP next")
@@ -141,12 +142,8 @@ class LeagueScreen(Screen):
             return
         running = league_runner_pid(self.app.settings.data_dir, self.league) is not None
         data = snapshot.standings
-        title = Text()
-        title.append(snapshot.name, style="bold")
-        title.append(f"  {snapshot.game} · league  ", style="dim")
-        state = "RUNNING" if running else "FINISHED" if snapshot.finished else "STOPPED"
-        title.append(f" {state} ", style="bold reverse" if running else "bold")
-        self.query_one("#l-title", Static).update(title)
+        self.query_one("#l-title", Static).update(
+            runner_title(snapshot.name, f"{snapshot.game} · league", running, snapshot.finished))
         games = data["games"]
         learners = ", ".join(f"{x['name']} ({x['algo']})" for x in data["learners"])
         self.query_one("#l-stats", Static).update(

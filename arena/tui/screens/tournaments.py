@@ -17,7 +17,9 @@ league view (arena/tui/screens/league.py). A league spec (one with
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -49,6 +51,17 @@ from arena.tui.widgets.move_list import MoveList
 from arena.tui.widgets.standings import RecentGamesTable, StandingsTable
 
 SPEC_DIR = Path("tournaments")
+
+
+
+def runner_title(name: str, kind: str, running: bool, finished: bool) -> Text:
+    """A screen's title line: the name, what it is, and RUNNING, FINISHED or STOPPED."""
+    title = Text()
+    title.append(name, style="bold")
+    title.append(f"  {kind}  ", style="dim")
+    state = "RUNNING" if running else "FINISHED" if finished else "STOPPED"
+    title.append(f" {state} ", style="bold reverse" if running else "bold")
+    return title
 
 
 class TournamentsScreen(Screen):
@@ -161,19 +174,11 @@ class TournamentsScreen(Screen):
         from arena.tui.league_view import league_runner_pid
         from tournaments.league_spec import load_league_spec
 
-        try:
-            name = load_league_spec(spec).name
-        except UserError as exc:
-            self.notify(str(exc), severity="error", timeout=6)
-            return None
-        settings = self.app.settings
-        if league_runner_pid(settings.data_dir, name) is not None:
-            self.notify(f"league '{name}' is already running; opening it", timeout=3)
-        else:
-            self.processes[f"league:{name}"] = start_league_runner(spec, settings.data_dir, name)
-            self.notify(f"running {spec} (log: {settings.data_dir}/leagues/{name}.log)",
-                        timeout=3)
-        self.open_league(name)
+        name = self._launch(spec, load_league_spec, league_runner_pid, start_league_runner,
+                            key="league:{name}", folder="leagues",
+                            already="league '{name}' is already running; opening it")
+        if name is not None:
+            self.open_league(name)
         return name
 
     def start(self, spec: Path) -> str | None:
@@ -185,19 +190,34 @@ class TournamentsScreen(Screen):
 
         if is_league_spec(spec):
             return self.start_league(spec)
+        name = self._launch(spec, load_spec, runner_pid, start_runner, key="{name}",
+                            folder="tournaments",
+                            already="'{name}' is already running; following it")
+        if name is not None:
+            self.followed = name
+        return name
+
+    def _launch(self, spec: Path, load: Callable[[Path], Any],
+                pid_of: Callable[[Path, str], int | None],
+                start: Callable[[Path, Path, str], subprocess.Popen], *, key: str, folder: str,
+                already: str) -> str | None:
+        """Read `spec`'s name (`load`) and start its runner (`start`) unless one runs (`pid_of`).
+
+        Its process is kept under `key`, its log is ``<data_dir>/<folder>/NAME.log``.
+        Returns the name, or None (and an error shown) if the spec is bad.
+        """
         try:
-            name = load_spec(spec).name
+            name = load(spec).name
         except UserError as exc:
             self.notify(str(exc), severity="error", timeout=6)
             return None
         settings = self.app.settings
-        if runner_pid(settings.data_dir, name) is not None:
-            self.notify(f"'{name}' is already running; following it", timeout=3)
+        if pid_of(settings.data_dir, name) is not None:
+            self.notify(already.format(name=name), timeout=3)
         else:
-            self.processes[name] = start_runner(spec, settings.data_dir, name)
-            self.notify(f"running {spec} (log: {settings.data_dir}/tournaments/{name}.log)",
+            self.processes[key.format(name=name)] = start(spec, settings.data_dir, name)
+            self.notify(f"running {spec} (log: {settings.data_dir}/{folder}/{name}.log)",
                         timeout=3)
-        self.followed = name
         return name
 
     def watch_followed(self, name: str | None) -> None:
@@ -246,12 +266,9 @@ class TournamentsScreen(Screen):
     def show(self, snapshot: TournamentSnapshot, running: bool) -> None:
         """Draw `snapshot`; `running` says whether a runner plays it now."""
         data = snapshot.standings
-        title = Text()
-        title.append(snapshot.name, style="bold")
-        title.append(f"  {snapshot.game} · {snapshot.format}  ", style="dim")
-        state = "RUNNING" if running else "FINISHED" if snapshot.finished else "STOPPED"
-        title.append(f" {state} ", style="bold reverse" if running else "bold")
-        self.query_one("#t-title", Static).update(title)
+        self.query_one("#t-title", Static).update(
+            runner_title(snapshot.name, f"{snapshot.game} · {snapshot.format}", running,
+                         snapshot.finished))
         self.query_one("#t-progress", ProgressBar).update(total=max(snapshot.total, 1),
                                                           progress=snapshot.done)
         games = data["games"]
