@@ -141,6 +141,8 @@ class ForeignAgent(Agent):
 
 
 def _check_type(key: str, value: Any, annotation: Any, ref: str) -> None:
+    if isinstance(annotation, str) and annotation.endswith(" | None"):
+        annotation = annotation[: -len(" | None")]  # optional: a given value has the base type
     expected = {"int": int, "float": (int, float), "bool": bool, "str": str,
                 int: int, float: (int, float), bool: bool, str: str}.get(annotation)
     if expected is None:

@@ -116,12 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the agent's random choices (default 0)")
 
     p = sub.add_parser("train", parents=[common], help="train a learning agent",
-                       description="Train ALGO (dqn, pg/reinforce, a2c, ppo) on GAME with the "
+                       description="Train ALGO (dqn, pg/reinforce, a2c, ppo, alphazero, alphago) on GAME with the "
                                    "preset hyperparameters from agents/presets/ALGO.yaml. "
                                    "Ctrl-C saves a checkpoint and exits; --resume continues.")
-    p.add_argument("algo", metavar="ALGO",
-                   help="dqn, pg (reinforce), a2c, ppo, alphazero or alphago")
-    p.add_argument("game", metavar="GAME", help="a single-player game id (see `arena games`)")
+    p.add_argument("algo", metavar="ALGO", nargs="?",
+                   help="dqn, pg (reinforce), a2c, ppo, alphazero or alphago "
+                        "(not needed with --resume)")
+    p.add_argument("game", metavar="GAME", nargs="?",
+                   help="a game id (see `arena games`; not needed with --resume)")
     p.add_argument("--preset", metavar="NAME", help="a named preset (default: the game's own)")
     p.add_argument("--steps", type=_positive_int, metavar="N",
                    help="train until N env steps in all (default: the preset's total_steps)")
@@ -325,6 +327,8 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
 
     from arena.train import run_training
 
+    if not args.resume and (args.algo is None or args.game is None):
+        raise UserError("arena train: ALGO and GAME are required (or --resume DIR)")
     summary = run_training(
         args.algo, args.game, preset_name=args.preset, steps=args.steps, seed=args.seed,
         device=args.device or settings.device, out=Path(args.out) if args.out else None,

@@ -131,3 +131,13 @@ def test_the_shipped_model_records_its_recipe_and_training_time_and_is_small():
     assert meta["train_seconds"] > 0 and meta["training_minutes"] > 0
     size = sum(p.stat().st_size for p in MODEL_DIR.rglob("*") if p.is_file())
     assert 0 < size <= MAX_BYTES
+
+
+def test_the_reference_plays_at_the_models_own_sims_unless_told_otherwise():
+    from arena.errors import UserError
+
+    meta_sims = json.loads((MODEL_DIR / "meta.json").read_text())["play_sims"]
+    assert make_agent(f"alphazero:{MODEL_DIR}").sims == meta_sims
+    assert make_agent(f"alphazero:{MODEL_DIR},sims=50").sims == 50
+    with pytest.raises(UserError, match="sims='many' is not an int"):
+        make_agent(f"alphazero:{MODEL_DIR},sims=many")

@@ -34,9 +34,11 @@ def test_resuming_past_the_planned_length_stretches_the_schedules(tmp_path):
     assert done.config.total_steps == 1024
     assert done.steps >= 1024
 
-    summary = run_training("ppo", "cartpole", steps=2048, resume=run, progress=False,
-                           eval_episodes=2)
-    assert summary["steps"] >= 2048
+    from arena.cli import main
+
+    # The run names its algorithm and game: --resume needs neither.
+    assert main(["train", "--resume", str(run), "--steps", "2048", "--eval-episodes", "2",
+                 "--json"]) == 0
     info = json.loads((run / "run.json").read_text())
     assert info["total_steps"] == 2048 and info["config"]["total_steps"] == 2048
     resumed = PPO.load(run / "last", torch.device("cpu"), for_training=True)
@@ -46,3 +48,10 @@ def test_resuming_past_the_planned_length_stretches_the_schedules(tmp_path):
     before = torch.cat([p.flatten() for p in done.net.parameters()])
     after = torch.cat([p.flatten() for p in resumed.net.parameters()])
     assert not torch.allclose(before, after)
+
+
+def test_train_without_algo_and_game_needs_resume(capsys):
+    from arena.cli import main
+
+    assert main(["train", "ppo"]) == 2
+    assert "ALGO and GAME are required" in capsys.readouterr().err

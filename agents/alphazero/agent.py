@@ -22,6 +22,10 @@ from agents.learner import resolve_device
 from arena.errors import UserError
 
 
+#: simulations per move when neither the reference nor the model's metadata names a number
+DEFAULT_SIMS = 200
+
+
 class AlphaZeroAgent(SearchAgent):
     """PUCT search with a policy+value network loaded from a checkpoint directory.
 
@@ -31,14 +35,17 @@ class AlphaZeroAgent(SearchAgent):
 
     name = "alphazero"
 
-    def __init__(self, checkpoint: str, sims: int = 200, batch: int = 8, c_init: float = 1.25,
-                 resign: float | None = None, device: str = "auto") -> None:
-        if sims < 1:
+    def __init__(self, checkpoint: str, sims: int | None = None, batch: int = 8,
+                 c_init: float = 1.25, resign: float | None = None, device: str = "auto") -> None:
+        if sims is not None and sims < 1:
             raise ValueError(f"sims must be at least 1, got {sims}")
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
         self.checkpoint = Path(checkpoint).expanduser()
         net, self.features, self.meta = load_net(self.checkpoint, resolve_device(device))
+        if sims is None:  # the model's own play setting (a shipped model's, a run's preset's)
+            sims = int(self.meta.get("play_sims") or self.meta.get("config", {}).get("play_sims")
+                       or DEFAULT_SIMS)
         self.evaluator = TorchEvaluator(net, self.features, next(net.parameters()).device)
         self.sims = sims
         self.batch = batch
