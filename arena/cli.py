@@ -420,14 +420,26 @@ def _cmd_agents(args: argparse.Namespace, settings: Any) -> int:
         desc = "" if isinstance(entry, str) else entry.description
         rows.append(("roster", name, f"{ref}" + (f"  ({desc})" if desc else "")))
     rows += [("plugin", name, "entry point arena.agents") for name in plugin_names()]
+    from pathlib import Path
+
+    from arena.tui.catalog import MODELS_DIR, learned_entries
+
+    for entry in learned_entries(MODELS_DIR, "model"):  # shipped models, by path
+        path = Path(entry.ref)
+        ref = str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else entry.ref
+        rows.append(("model", ref, f"shipped: {entry.description}"))
     if args.json:
         print(json.dumps([{"kind": k, "name": n, "description": d} for k, n, d in rows]))
         return 0
-    width = max(len(n) for _, n, _ in rows)
-    for kind, name, desc in rows:
+    forms = [("file", "path/to/file.py:ClassName", "your own agent class"),
+             ("gtp", "gtp:<command line>", "any GTP engine, for Go"),
+             ("run", "runs/<run dir>", "a trained run (arena train): its best checkpoint"),
+             ("learned", "alphazero:<dir>[,sims=N]", "an AlphaZero network with PUCT search"),
+             ("learned", "alphago:<dir>[,sims=N,lambda=L]",
+              "an AlphaGo run: SL priors, value net, rollouts")]
+    width = max(len(n) for _, n, _ in rows + forms)
+    for kind, name, desc in rows + forms:
         print(f"{kind:<8}  {name:<{width}}  {desc}")
-    print(f"{'file':<8}  {'path/to/file.py:ClassName':<{width}}  your own agent class")
-    print(f"{'gtp':<8}  {'gtp:<command line>':<{width}}  any GTP engine, for Go")
     return 0
 
 

@@ -80,8 +80,12 @@ def test_listing_commands(config, capsys):
     assert main(["agents", "--json"]) == 0
     names = {a["name"]: a["kind"] for a in json.loads(capsys.readouterr().out)}
     assert names["mcts"] == "built-in" and names["quick"] == "roster"
+    shipped = {n.replace("\\", "/").split("assets/models/")[-1] for n, k in names.items()
+               if k == "model"}
+    assert {"connect4", "go9-alphago"} <= shipped
     assert main(["agents"]) == 0
-    assert "quick" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "quick" in out and "alphago:<dir>" in out
 
 
 def test_version_and_help():
