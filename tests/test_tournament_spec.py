@@ -90,7 +90,7 @@ def test_bare_references_name_themselves_and_the_name_defaults_to_the_file(tmp_p
                                                                ("g", "greedy")]
 
 
-@pytest.mark.parametrize(("file", "games"), [("quickstart.yaml", 24), ("go9-gauntlet.yaml", 48),
+@pytest.mark.parametrize(("file", "games"), [("quickstart.yaml", 24), ("go9-gauntlet.yaml", 64),
                                              ("cartpole-leaderboard.yaml", 30)])
 def test_the_shipped_specs_are_valid(file, games):
     spec = load_spec(Path(ROOT) / "tournaments" / file)
