@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from conftest import TrainRecorder as Recorder
 
 from agents.a2c import A2C, A2CConfig, advantages
 from agents.algorithms import load_presets
@@ -16,28 +17,10 @@ from agents.learner import TrainHooks, config_from_dict
 from arena.errors import UserError
 from arena.evaluate import evaluate
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CPU = torch.device("cpu")
 RANDOM_CARTPOLE = 22.0
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-class Recorder(TrainHooks):
-    def __init__(self) -> None:
-        self.episodes: list[tuple[int, float, int]] = []
-        self.logs: list[tuple[int, dict[str, float]]] = []
-
-    def episode(self, step: int, episode_return: float, length: int) -> None:
-        self.episodes.append((step, episode_return, length))
-
-    def log(self, step: int, metrics: dict[str, float]) -> None:
-        self.logs.append((step, metrics))
 
 
 class Clock(gym.Env):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import TrainRecorder as Recorder
 
 from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
@@ -20,29 +21,10 @@ from agents.pg import (
 from arena.errors import UserError
 from arena.evaluate import evaluate
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CPU = torch.device("cpu")
 RANDOM_CARTPOLE = 22.0  # a uniformly random policy's mean return
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets run fastest on one thread, and the suite shares two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-class Recorder(TrainHooks):
-    def __init__(self) -> None:
-        self.episodes: list[tuple[int, float, int]] = []
-        self.logs: list[tuple[int, dict[str, float]]] = []
-
-    def episode(self, step: int, episode_return: float, length: int) -> None:
-        self.episodes.append((step, episode_return, length))
-
-    def log(self, step: int, metrics: dict[str, float]) -> None:
-        self.logs.append((step, metrics))
 
 
 def learner(seed: int = 0, **overrides) -> REINFORCE:
