@@ -332,3 +332,9 @@ class GnuGoAgent(GtpAgent):
         self.level = level
         super().__init__(shlex.join([binary, "--mode", "gtp", "--level", str(level),
                                      "--chinese-rules", "--capture-all-dead"]), timeout)
+
+    def start(self, ctx: MatchContext) -> None:
+        """As GtpAgent's, then seed GnuGo's move choice with the game's seed: GnuGo
+        otherwise seeds itself from the clock, and a match would not replay."""
+        super().start(ctx)
+        self._send(f"set_random_seed {ctx.seed % 2**31}")

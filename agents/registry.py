@@ -5,7 +5,7 @@ A reference is, in the order they are tried:
 - ``path/to/file.py:ClassName`` (optionally ``...:ClassName:key=value,...``), a user's own agent;
 - ``gtp:<command line>``, any GTP engine (Go), the rest of the string being its command line;
 - ``alphazero:<checkpoint dir>[,sims=N,...]``, a trained AlphaZero network with PUCT search;
-- ``alphago:<run dir>[,sims=N,lambda=L]``, an AlphaGo run: SL priors, value net (+ rollouts);
+- ``alphago:<run dir>[,sims=N,lambda=L,rollouts=K]``, an AlphaGo run: SL priors, value net (+ rollouts);
 - a built-in name, with parameters as ``name:key=value,...`` (``mcts:sims=2000``);
 - an installed plugin: an entry point in the group ``arena.agents``.
 """
@@ -225,7 +225,8 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
 
         path_text, param_text = split_path_params(ref[len("alphago:"):])
         if not path_text:
-            raise UserError(f"agent '{ref}': expected alphago:<run dir>[,sims=N,lambda=L]")
+            raise UserError(f"agent '{ref}': expected "
+                            "alphago:<run dir>[,sims=N,lambda=L,rollouts=K]")
         params = parse_params(param_text, ref)
         if "lambda" in params:  # a Python keyword, so the parameter is named lam
             params["lam"] = params.pop("lambda")

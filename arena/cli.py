@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("match", parents=[common], help="play games between agents",
                        description="Play GAME between AGENTs (colours alternate) and report "
-                                   "wins/draws/losses/forfeits, or mean return ± 95%% CI "
+                                   "wins/draws/losses/forfeits, or mean return ± 95% CI "
                                    "for single-player games. Every game is stored.")
     p.add_argument("game", metavar="GAME", help="a game id (see `arena games`)")
     p.add_argument("agents", metavar="AGENT", nargs="+",
@@ -140,9 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="episodes per evaluation (default 20)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
-    p = sub.add_parser("eval", parents=[common], help="mean return of an agent ± 95% CI",
+    p = sub.add_parser("eval", parents=[common], help="mean return of an agent ± 95%% CI",
                        description="Play AGENT on a single-player GAME for N seeded episodes "
-                                   "and report the mean return with its 95%% CI.")
+                                   "and report the mean return with its 95% CI.")
     p.add_argument("agent", metavar="AGENT", help="an agent reference, e.g. runs/ppo-cartpole-s0")
     p.add_argument("game", metavar="GAME", help="a single-player game id")
     p.add_argument("--episodes", type=_positive_int, default=20, metavar="N",

@@ -17,7 +17,7 @@ import pytest
 import torch
 from conftest import FIXTURES
 
-from agents.alphago.agent import AlphaGoAgent, EyeAvoidingRollout
+from agents.alphago.agent import AlphaGoAgent
 from agents.alphago.data import opening_length
 from agents.alphago.nets import POLICY, VALUE, features_for, new_net, save_net
 from agents.alphago.rl import RLSettings, RLTrainer, Trajectories, play_games, reinforce_loss
@@ -35,6 +35,7 @@ from agents.checkpoint import load_tensors
 from agents.gtp_agent import find_gnugo
 from agents.registry import make_agent
 from arena.cli import main
+from arena.errors import UserError
 from arena.match import play_match
 from arena.train import run_training
 from games.go.sgf import read_sgf
@@ -230,17 +231,98 @@ def test_value_positions_one_per_game_and_fit_beats_trivial(tmp_path):
 # -- 5. MCTS agent -------------------------------------------------------------------------
 
 
-def test_eye_avoiding_rollout_finishes_and_fills_no_eye():
-    state = GoState(5, 7.5)
-    rollout = EyeAvoidingRollout(5)
-    final = rollout.play_out(state, np.random.default_rng(0))
-    assert final.is_terminal()
-    assert rollout(state, np.random.default_rng(1)) in (-1.0, 1.0)
-    # Black's point A5 (action 0) with black on B5 and A4 is an eye: black never plays it.
-    s = GoState.from_moves(5, 7.5, ["B5", "E1", "A4", "E2"])
+def test_playouts_finish_fill_no_eye_and_count_fairly():
+    state = GoState(9, 7.5)
+    for seed in range(10):
+        final = state.played_out(seed=seed)
+        assert final.is_terminal() and final.moves_played > 40
+        final._check()  # the group bookkeeping is still consistent
+        black, white = final.area()
+        assert black + white >= 77  # empty points left are eyes; a few dame only in seki
+        expected = 1.0 if final.score() > 0 else -1.0
+        assert state.rollout(seed=seed) == expected  # the same playout, black to move
+    # Black's A5 with black on B5, A4 and B4 is an eye: black never fills it. (Without B4
+    # it may become a false eye, which the policy does fill.)
+    s = GoState.from_moves(5, 7.5, ["B5", "E1", "A4", "E2", "B4", "E3"])
     for seed in range(20):
-        first = rollout.play_out(s, np.random.default_rng(seed))
-        assert first.board()[0, 0] != 1 or s.board()[0, 0] == 1
+        assert s.played_out(seed=seed).board()[0, 0] != 1
+    # The same seed gives the same playouts; the mean of many lies in [-1, 1].
+    assert state.rollout(count=50, seed=3) == state.rollout(count=50, seed=3)
+    assert -1.0 <= state.rollout(count=50, seed=4) <= 1.0
+    with pytest.raises(ValueError, match="count"):
+        state.rollout(count=0)
+
+
+def test_playout_policy_captures_saves_and_avoids_self_atari():
+    # White's last stone C3 has one liberty, C2: every playout captures it first.
+    s = GoState.from_moves(5, 0.5, ["B3", "A1", "C4", "A2", "D3", "C3"])
+    assert {s.playout_action(seed=k) for k in range(20)} == {s.parse_action("C2")}
+    # White's D3 puts black's C3 in atari; extending at C2 leaves it three liberties.
+    s = GoState.from_moves(5, 0.5, ["C3", "B3", "A5", "C4", "E5", "D3"])
+    assert {s.playout_action(seed=k) for k in range(20)} == {s.parse_action("C2")}
+    # Black's two stones A1-B1 (white on A2, B2, C2): adding C1 would leave them one
+    # liberty (D1) without capturing, so the policy never plays it. (White passed last, so
+    # no capture, save or pattern rule applies: the move is a random one.)
+    s = GoState.from_moves(5, 0.5, ["A1", "A2", "B1", "B2", "E5", "C2", "E4", "pass"])
+    moves = {s.playout_action(seed=k) for k in range(300)}
+    assert s.parse_action("C1") not in moves and len(moves) > 5
+    # Next to a contact move, MoGo's 3x3 patterns answer: after black E5, white E4, black
+    # hanes at D4 or F4 or extends to D5 or F5, never a random point elsewhere.
+    s = GoState.from_moves(9, 7.5, ["E5", "E4"])
+    replies = {s.action_label(s.playout_action(seed=k)) for k in range(40)}
+    assert replies <= {"D4", "F4", "D5", "F5"} and {"D4", "F4"} <= replies
+    # Far from any stone no pattern fits: the move is random, all over the board.
+    s = GoState.from_moves(9, 7.5, ["C3", "G7"])
+    assert len({s.playout_action(seed=k) for k in range(40)}) > 20
+    # Black fills the board but for three one-point eyes (A1, C3, E5): black passes.
+    eyes = {"A1", "C3", "E5"}
+    stones = [f"{c}{r}" for c in "ABCDE" for r in "12345" if f"{c}{r}" not in eyes]
+    s = GoState.from_moves(5, 0.5, [m for stone in stones for m in (stone, "pass")])
+    assert s.to_play == 0 and s.playout_action() == s.pass_action
+    s.play(s.parse_action("C3"))  # legal, but filling its own eye: the policy never does
+
+
+def test_playouts_judge_a_won_position_for_the_side_that_owns_it():
+    # Black walls off columns A-C (15 points), white D-E (10): black wins by 4.5 at komi 0.5.
+    moves = []
+    for r in "12345":
+        moves += [f"C{r}", f"D{r}"]
+    s = GoState.from_moves(5, 0.5, moves)
+    assert s.to_play == 0
+    assert s.rollout(count=400, seed=0) > 0.4  # invasions mostly die
+    s.play(s.pass_action)
+    assert s.rollout(count=400, seed=0) < -0.2  # white to move: a loss
+
+
+def test_the_agent_plays_with_its_runs_play_settings_unless_told_otherwise(tmp_path):
+    run = _random_run(tmp_path / "run", "go5")
+    agent = AlphaGoAgent(str(run), device="cpu")  # no last/meta.json: the defaults
+    assert (agent.sims, agent.lam, agent.rollouts) == (100, 0.0, 1)
+    (run / "last").mkdir()
+    (run / "last" / "meta.json").write_text(json.dumps(
+        {"algo": "alphago", "config": {"sims": 48, "lam": 1, "rollouts": 3}}))
+    agent = make_agent(f"alphago:{run}")
+    assert (agent.sims, agent.lam, agent.rollouts, agent.evaluator.rollouts) == (48, 1.0, 3, 3)
+    assert agent.search_config.sims == 48
+    agent = make_agent(f"alphago:{run / 'last'},sims=5,lambda=0.25,rollouts=2")
+    assert (agent.sims, agent.lam, agent.rollouts) == (5, 0.25, 2)
+    with pytest.raises(UserError, match="rollouts"):
+        make_agent(f"alphago:{run},rollouts=0")
+
+
+def test_the_search_never_passes_into_a_lost_count_while_it_has_a_move(tmp_path):
+    agent = AlphaGoAgent(str(_random_run(tmp_path / "run", "go5")), sims=8, device="cpu")
+    # White has just passed; black (2 stones against 1 and komi 7.5) loses if it passes now.
+    agent.state = GoState.from_moves(5, 7.5, ["A1", "C3", "A2", "pass"])
+    agent.act(None, None)
+    pass_action = agent.state.pass_action
+    move = agent._not_a_losing_end(pass_action)
+    assert move != pass_action and agent.state.is_legal(move)
+    # At komi 0.5 black is ahead by 0.5: passing wins, and stays the choice.
+    agent.state = GoState.from_moves(5, 0.5, ["A1", "C3", "A2", "pass"])
+    agent.reset()
+    agent.act(None, None)
+    assert agent._not_a_losing_end(pass_action) == pass_action
 
 
 @pytest.mark.parametrize("game_id", ["go5", "go9"])

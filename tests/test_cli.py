@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 from conftest import FIXTURES, run_arena
 
-from arena.cli import main
+from arena.cli import build_parser, main
 
 
 def test_connect4_greedy_beats_random(config):
@@ -93,6 +94,24 @@ def test_version_and_help():
     assert proc.returncode == 0 and proc.stdout.startswith("arena ")
     proc = run_arena("match", "--help")
     assert proc.returncode == 0 and "--time-per-move" in proc.stdout
+    proc = run_arena("--help")
+    assert proc.returncode == 0 and "mean return of an agent ± 95% CI" in proc.stdout
+
+
+def _every_parser(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _every_parser(sub)
+
+
+def test_every_help_text_renders_with_single_percent_signs():
+    parsers = list(_every_parser(build_parser()))
+    assert len(parsers) > 20
+    for parser in parsers:
+        text = parser.format_help()  # a stray % in a help string raises here
+        assert "%%" not in text, parser.prog
 
 
 @pytest.mark.parametrize(

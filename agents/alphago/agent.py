@@ -1,4 +1,4 @@
-"""`alphago:<run dir>[,sims=N,lambda=L]`: AlphaGo's search, on agents/alphazero/mcts.py.
+"""`alphago:<run dir>[,sims=N,lambda=L,rollouts=K]`: AlphaGo's search, on agents/alphazero/mcts.py.
 
 The tree search is AlphaZero's PUCT (agents/alphazero/mcts.py); what makes
 it AlphaGo's is the evaluator it is given, which returns for a batch of leaf
@@ -10,13 +10,15 @@ positions
   value network and z the result of one fast rollout from s to the end of
   the game, both for the player to move at s.
 
-The rollout policy: uniformly random legal moves that do not fill one's own
-eye (an empty point whose neighbours on the board are all one's own stones),
-passing when no other move is left. It plays a 9x9 game to the end in a few
-milliseconds, where a policy-network rollout would cost ~100 forward passes
-per leaf; the paper's rollout policy was likewise a tiny pattern-based
-policy ~1000 times cheaper than its networks. Because eyes are never filled,
-the final Tromp-Taylor count of a rollout is a fair score.
+The rollout policy is compiled with the rules (``GoState.rollout``, in
+games/go/_core.c): capture the last stone's group when it is in atari, save
+one's own group that the last stone put in atari, capture other groups next
+to it in atari, else a random legal move that fills none of one's own eyes
+and puts no group of two or more stones into atari. It plays a 9x9 game to
+the end in ~30 microseconds, where a policy-network rollout would cost ~100
+forward passes; the paper's rollout policy was likewise a small pattern
+policy about 1000 times cheaper than its networks. Because eyes are never
+filled, the final Tromp-Taylor count of a rollout is a fair score.
 
 lambda = 0 (value network only) is the default: the value network trained
 here judges positions far better than one random rollout, and the search
@@ -26,8 +28,10 @@ which pays with a strong rollout policy; set ``lambda=0.5`` to use them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,53 +44,23 @@ from arena.errors import UserError
 from games.go.state import GoState
 
 
-class EyeAvoidingRollout:
-    """Plays a position to the end with random moves that do not fill the mover's own eyes."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        n = size
-        neighbours = np.full((n * n, 4), n * n, dtype=np.int64)  # n*n: a virtual off-board point
-        for a in range(n * n):
-            r, c = divmod(a, n)
-            for j, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
-                if 0 <= r + dr < n and 0 <= c + dc < n:
-                    neighbours[a, j] = (r + dr) * n + c + dc
-        self.neighbours = neighbours
-
-    def play_out(self, state: GoState, rng: np.random.Generator) -> GoState:
-        """A copy of `state` played to its end."""
-        s = state.copy()
-        n2 = self.size * self.size
-        padded = np.empty(n2 + 1, dtype=np.int8)
-        while not s.is_terminal():
-            padded[:n2] = s.board().reshape(-1)
-            me = s.to_play + 1
-            padded[n2] = me  # off the board counts as one's own for the eye test
-            eye = (padded[self.neighbours] == me).all(1)
-            candidates = np.flatnonzero(s.legal_mask()[:n2].astype(bool) & ~eye)
-            s.play(int(candidates[rng.integers(len(candidates))]) if len(candidates) else n2)
-        return s
-
-    def __call__(self, state: GoState, rng: np.random.Generator) -> float:
-        """The rollout's result (+1 win, -1 loss, 0 draw) for the player to move at `state`."""
-        return float(self.play_out(state, rng).returns()[state.to_play])
-
-
 class AlphaGoEvaluator:
     """(states) -> (SL-policy priors (B, A), (1 - lambda) v + lambda z (B,)), for MCTS."""
 
     def __init__(self, policy: torch.nn.Module, value: torch.nn.Module, features, lam: float,
-                 rng: np.random.Generator, device: torch.device | str = "cpu") -> None:
+                 rng: np.random.Generator, device: torch.device | str = "cpu",
+                 rollouts: int = 1) -> None:
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"lambda must be in 0..1, got {lam}")
+        if rollouts < 1:
+            raise ValueError(f"rollouts must be at least 1, got {rollouts}")
         self.policy = policy.eval()
         self.value = value.eval()
         self.features = features
         self.lam = lam
         self.rng = rng
         self.device = device
-        self.rollout = EyeAvoidingRollout(features.shape[1])
+        self.rollouts = rollouts  # playouts averaged into each leaf's z
         self.positions = 0
 
     @torch.inference_mode()
@@ -98,10 +72,29 @@ class AlphaGoEvaluator:
         if self.lam < 1.0:
             values += (1.0 - self.lam) * self.value(x)[1].float().cpu().numpy()
         if self.lam > 0.0:
-            values += self.lam * np.array([self.rollout(s, self.rng) for s in states],
-                                          dtype=np.float32)
+            seeds = self.rng.integers(2**63, size=len(states))
+            values += self.lam * np.array(
+                [s.rollout(count=self.rollouts, seed=int(seed)) for s, seed in zip(states, seeds)],
+                dtype=np.float32)
         self.positions += len(states)
         return priors, values
+
+
+PLAY_DEFAULTS = {"sims": 100, "lam": 0.0, "rollouts": 1}
+
+
+def run_play_settings(directory: Path) -> dict[str, Any]:
+    """sims, lam and rollouts from the run's last/meta.json config, else PLAY_DEFAULTS."""
+    settings = dict(PLAY_DEFAULTS)
+    try:
+        config = json.loads((directory / "last" / "meta.json").read_text()).get("config", {})
+    except (OSError, ValueError, AttributeError):
+        return settings
+    for key, default in PLAY_DEFAULTS.items():
+        value = config.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            settings[key] = type(default)(value)
+    return settings
 
 
 class AlphaGoAgent(AlphaZeroAgent):
@@ -114,14 +107,9 @@ class AlphaGoAgent(AlphaZeroAgent):
 
     name = "alphago"
 
-    def __init__(self, run: str, sims: int = 100, lam: float = 0.0, batch: int = 8,
-                 c_init: float = 1.25, seed: int = 0, device: str = "auto") -> None:
-        if sims < 1:
-            raise ValueError(f"sims must be at least 1, got {sims}")
-        if batch < 1:
-            raise ValueError(f"batch must be at least 1, got {batch}")
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lambda must be in 0..1, got {lam}")
+    def __init__(self, run: str, sims: int | None = None, lam: float | None = None,
+                 rollouts: int | None = None, batch: int = 8, c_init: float = 1.25,
+                 seed: int = 0, device: str = "auto") -> None:
         directory = Path(run).expanduser()
         if (directory / "meta.json").is_file() and not (directory / "sl").is_dir():
             directory = directory.parent  # a run's last/ checkpoint names its run
@@ -129,6 +117,19 @@ class AlphaGoAgent(AlphaZeroAgent):
             if not (directory / part / "meta.json").is_file():
                 raise UserError(f"'{run}' is not an AlphaGo run directory with a trained "
                                 f"{part}/ network (arena train alphago GAME)")
+        # Unset play settings are the run's own (its preset's, or a shipped model's).
+        played = run_play_settings(directory)
+        sims = played["sims"] if sims is None else sims
+        lam = played["lam"] if lam is None else lam
+        rollouts = played["rollouts"] if rollouts is None else rollouts
+        if sims < 1:
+            raise ValueError(f"sims must be at least 1, got {sims}")
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        if not 0.0 <= lam <= 1.0:
+            raise ValueError(f"lambda must be in 0..1, got {lam}")
+        if rollouts < 1:
+            raise ValueError(f"rollouts must be at least 1, got {rollouts}")
         torch_device = resolve_device(device)
         policy, self.features, self.meta = load_net(directory / "sl", POLICY, torch_device)
         value, value_features, _ = load_net(directory / "value", VALUE, torch_device)
@@ -136,8 +137,9 @@ class AlphaGoAgent(AlphaZeroAgent):
             raise UserError(f"'{run}': the value and SL networks see different inputs")
         self.checkpoint = directory
         self.lam = lam
+        self.rollouts = rollouts
         self.evaluator = AlphaGoEvaluator(policy, value, self.features, lam,
-                                          np.random.default_rng(seed), torch_device)
+                                          np.random.default_rng(seed), torch_device, rollouts)
         self.sims = sims
         self.batch = batch
         self.search_config = SearchConfig(sims=sims, c_init=c_init)

@@ -91,6 +91,7 @@ class AlphaGoConfig:
     # 5. play
     sims: int = 100
     lam: float = 0.0
+    rollouts: int = 1  # fast playouts averaged into each leaf's z when lam > 0
     seed_offset: int = 0
 
     def net(self) -> NetConfig:
@@ -128,7 +129,7 @@ class AlphaGo(Learner):
     def _check(c: AlphaGoConfig) -> None:
         for name in ("dataset_games", "history", "blocks", "channels", "value_hidden", "sl_batch",
                      "holdout_every", "rl_games", "snapshot_every", "rl_eval_games",
-                     "value_batch_games", "value_batch", "sims"):
+                     "value_batch_games", "value_batch", "sims", "rollouts"):
             if getattr(c, name) < 1:
                 raise UserError(f"alphago: {name}={getattr(c, name)} is not at least 1")
         if c.holdout_every < 2:
@@ -359,7 +360,7 @@ class AlphaGo(Learner):
         if self.run_dir is None:
             raise UserError("alphago: this learner has no run directory to play from")
         return AlphaGoAgent(str(self.run_dir), sims=self.config.sims, lam=self.config.lam,
-                            device=str(self.device))
+                            rollouts=self.config.rollouts, device=str(self.device))
 
     def save(self, directory: Path, with_train_state: bool = True) -> None:
         """meta.json only: the networks live in the run's sl/, rl/ and value/ directories."""

@@ -71,7 +71,27 @@ class AlphaZeroAgent(SearchAgent):
         self._searched = tree.root
         if tree.should_resign():
             raise Resignation(f"value {tree.best_value():+.2f} is below {self.search_config.resign_threshold}")
-        return tree.choose(move_number=10**9)  # always the most visited move
+        return self._not_a_losing_end(tree.choose(move_number=10**9))  # the most visited move
+
+    def _not_a_losing_end(self, action: int) -> int:
+        """`action`, unless it ends the game in our loss while another move does not: then
+        the most visited such move. (In Go a pass after the opponent's pass ends the game
+        with the score as it stands; any other move keeps every chance open.)"""
+        state = self.state
+        me = state.to_play
+
+        def loses(a: int) -> bool:
+            after = state.copy()
+            after.play(a)
+            return after.is_terminal() and after.returns()[me] < 0
+
+        if self.tree is None or not loses(action):
+            return action
+        root = self.tree.root
+        for i in np.argsort(-root.N, kind="stable"):
+            if root.actions[i] != action and not loses(root.actions[i]):
+                return int(root.actions[i])
+        return action
 
     def observe(self, player: int, action: Any) -> None:
         super().observe(player, action)

@@ -467,6 +467,274 @@ static double score_c(const Board *b) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Playouts: the fast rollout policy of AlphaGo-style search            */
+/*
+ * A playout copies the position into scratch memory (no superko list, no
+ * history) and plays it to the end with a cheap policy, in the order the
+ * MoGo programs found worth having:
+ *   1. capture the group the opponent's last stone belongs to, if in atari;
+ *   2. save one's own group next to that stone if it was put in atari, by
+ *      extending to its liberty when that leaves at least two liberties;
+ *   3. capture any other enemy group next to that stone that is in atari;
+ *   4. one of the empty points around that stone that fit MoGo's 3x3
+ *      patterns (hane, cuts, edge moves), at random;
+ *   5. else a uniformly random move that is legal, does not fill one of
+ *      one's own eyes, and does not put a group of two or more stones into
+ *      atari; pass when no such move is left.
+ * Rules 2 and 4 make no such self-atari either, and rule 4 fills no eye.
+ * Two passes, or a cap of 3 * size * size plies, end it; the result is the
+ * Tromp-Taylor score. Since eyes are never filled, dead groups are captured
+ * and living ones keep their eyes, so that score is a fair count.
+ */
+
+static inline uint64_t next_random(uint64_t *s) {
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static inline int random_below(uint64_t *s, int n) {
+    return (int)(((next_random(s) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* The one liberty of a group in atari (all its counted points are equal). */
+static inline int atari_liberty(const Board *b, int g) { return SUM(b)[g] / LIBS(b)[g]; }
+
+/* An empty point all of whose neighbours are `colour` (or the edge), and
+ * that is not a false eye: at most one enemy diagonal, none on the edge. */
+static int is_eye(const Board *b, int p, int colour) {
+    const uint8_t *col = COLOUR(b);
+    const int W = b->c.W, enemy = 3 - colour;
+    if ((col[p - W] != colour && col[p - W] != EDGE) || (col[p + W] != colour && col[p + W] != EDGE) ||
+        (col[p - 1] != colour && col[p - 1] != EDGE) || (col[p + 1] != colour && col[p + 1] != EDGE))
+        return 0;
+    const int diag[4] = {p - W - 1, p - W + 1, p + W - 1, p + W + 1};
+    int bad = 0, edge = 0;
+    for (int d = 0; d < 4; d++) {
+        bad += col[diag[d]] == enemy;
+        edge |= col[diag[d]] == EDGE;
+    }
+    return bad < (edge ? 1 : 2);
+}
+
+/* Whether `colour` playing at p (basically legal) leaves a group of two or
+ * more stones with a single liberty, without capturing anything. */
+static int bad_self_atari(const Board *b, int p, int colour) {
+    const uint8_t *col = COLOUR(b);
+    const int16_t *head = HEAD(b), *next = NEXT(b);
+    const int W = b->c.W;
+    const int nb[4] = {p - W, p - 1, p + 1, p + W};
+    int libs[2], nlibs = 0, friends = 0;
+    int groups[4], ngroups = 0;
+    for (int d = 0; d < 4; d++) {
+        int q = nb[d];
+        if (col[q] == EMPTY) {
+            if (nlibs == 0 || libs[0] != q) {
+                if (nlibs == 1)
+                    return 0;
+                libs[nlibs++] = q;
+            }
+        } else if (col[q] == 3 - colour) {
+            if (in_atari(b, head[q]))
+                return 0; /* captures */
+        } else if (col[q] == colour) {
+            int g = head[q], dup = 0;
+            for (int i = 0; i < ngroups; i++)
+                dup |= groups[i] == g;
+            if (!dup)
+                groups[ngroups++] = g;
+        }
+    }
+    for (int i = 0; i < ngroups; i++) {
+        int g = groups[i], s = g;
+        friends += NSTONES(b)[g];
+        do {
+            const int sn[4] = {s - W, s - 1, s + 1, s + W};
+            for (int d = 0; d < 4; d++) {
+                int q = sn[d];
+                if (col[q] != EMPTY || q == p || (nlibs && libs[0] == q))
+                    continue;
+                if (nlibs == 1)
+                    return 0;
+                libs[nlibs++] = q;
+            }
+            s = next[s];
+        } while (s != g);
+    }
+    return friends > 0 && nlibs < 2;
+}
+
+/* Whether `colour` may play at p and it is worth a playout's move. */
+static inline int playable(const Board *b, int p, int colour) {
+    return basic_legality(b, p, colour) == OK && !bad_self_atari(b, p, colour);
+}
+
+/* MoGo's 3x3 patterns (Gelly et al., 2006), centred on the candidate move:
+ * X and O are stones of either colour (each pattern also matches with the
+ * colours swapped), x is anything but X, o anything but O, '.' empty, '#'
+ * off the board, '?' anything. A playout plays, next to the opponent's last
+ * stone, one of the empty points whose neighbourhood is one of these. */
+static const char *const PATTERNS[][3] = {
+    {"XOX", "...", "???"}, /* hane: enclosing */
+    {"XO.", "...", "?.?"}, /* hane: non-cutting */
+    {"XO?", "X..", "x.?"}, /* hane: magari */
+    {"XOO", "...", "?.?"}, /* hane: thin */
+    {"XO?", "O.o", "?o?"}, /* cut: unprotected */
+    {"XO?", "O.X", "???"}, /* cut: peeped */
+    {"?X?", "O.O", "ooo"}, /* cut: de */
+    {"X.?", "O.?", "###"}, /* edge: chase */
+    {"OX?", "X.O", "###"}, /* edge: block the side cut */
+    {"?X?", "x.O", "###"}, /* edge: block the side connection */
+    {"?XO", "x.x", "###"}, /* edge: sagari */
+    {"?OX", "X.O", "###"}, /* edge: cut */
+};
+#define NPATTERNS ((int)(sizeof PATTERNS / sizeof PATTERNS[0]))
+
+/* PATTERN3[code]: whether a point whose 8 neighbours (NW N NE W E SW S SE,
+ * 2 bits each, colour values) read `code` matches a pattern. */
+static uint8_t PATTERN3[1 << 16];
+
+static int pattern_cell_matches(char ch, int v, int x, int o) {
+    switch (ch) {
+    case 'X': return v == x;
+    case 'O': return v == o;
+    case 'x': return v != x;
+    case 'o': return v != o;
+    case '.': return v == EMPTY;
+    case '#': return v == EDGE;
+    default: return 1;
+    }
+}
+
+static void build_patterns(void) {
+    static const int cell_r[8] = {0, 0, 0, 1, 1, 2, 2, 2};
+    static const int cell_c[8] = {0, 1, 2, 0, 2, 0, 1, 2};
+    for (int code = 0; code < (1 << 16); code++) {
+        int grid[3][3];
+        grid[1][1] = EMPTY;
+        for (int i = 0; i < 8; i++)
+            grid[cell_r[i]][cell_c[i]] = (code >> (2 * i)) & 3;
+        int found = 0;
+        for (int k = 0; k < NPATTERNS && !found; k++) {
+            for (int t = 0; t < 8 && !found; t++) {
+                for (int x = BLACK; x <= WHITE && !found; x++) {
+                    int ok = 1;
+                    for (int r = 0; r < 3 && ok; r++) {
+                        for (int cc = 0; cc < 3 && ok; cc++) {
+                            if (r == 1 && cc == 1)
+                                continue;
+                            /* symmetry t: a rotation by t%4 quarter turns, mirrored when t>=4 */
+                            int rr = r, c2 = t >= 4 ? 2 - cc : cc;
+                            for (int q = 0; q < t % 4; q++) {
+                                int tmp = rr;
+                                rr = c2;
+                                c2 = 2 - tmp;
+                            }
+                            ok = pattern_cell_matches(PATTERNS[k][r][cc], grid[rr][c2], x, 3 - x);
+                        }
+                    }
+                    found = ok;
+                }
+            }
+        }
+        PATTERN3[code] = (uint8_t)found;
+    }
+}
+
+static inline int pattern_code(const uint8_t *col, int p, int W) {
+    return col[p - W - 1] | col[p - W] << 2 | col[p - W + 1] << 4 | col[p - 1] << 6 |
+           col[p + 1] << 8 | col[p + W - 1] << 10 | col[p + W] << 12 | col[p + W + 1] << 14;
+}
+
+/* The policy's move (a padded point, or -1 to pass) for the side to move. */
+static int playout_move(const Board *b, uint64_t *rng, int16_t *cand) {
+    const Core *c = &b->c;
+    const uint8_t *col = COLOUR(b);
+    const int16_t *head = HEAD(b);
+    const int W = c->W, colour = c->to_play + 1, enemy = 3 - colour;
+    if (c->last_action >= 0 && c->last_action < c->nact) {
+        int last = point_of(c, c->last_action);
+        const int nb[4] = {last - W, last - 1, last + 1, last + W};
+        if (col[last] == enemy && in_atari(b, head[last])) {
+            int lib = atari_liberty(b, head[last]);
+            if (basic_legality(b, lib, colour) == OK)
+                return lib;
+        }
+        for (int d = 0; d < 4; d++) {
+            int q = nb[d];
+            if (col[q] == colour && in_atari(b, head[q])) {
+                int lib = atari_liberty(b, head[q]);
+                /* extending must leave two liberties (or capture): one would just die */
+                if (playable(b, lib, colour))
+                    return lib;
+            }
+        }
+        for (int d = 0; d < 4; d++) {
+            int q = nb[d];
+            if (col[q] == enemy && in_atari(b, head[q])) {
+                int lib = atari_liberty(b, head[q]);
+                if (basic_legality(b, lib, colour) == OK)
+                    return lib;
+            }
+        }
+        const int around[8] = {last - W - 1, last - W, last - W + 1, last - 1,
+                               last + 1, last + W - 1, last + W, last + W + 1};
+        int matches[8], nmatches = 0;
+        for (int d = 0; d < 8; d++) {
+            int q = around[d];
+            if (col[q] == EMPTY && PATTERN3[pattern_code(col, q, W)] &&
+                !is_eye(b, q, colour) && playable(b, q, colour))
+                matches[nmatches++] = q;
+        }
+        if (nmatches)
+            return matches[random_below(rng, nmatches)];
+    }
+    int n = 0;
+    for (int r = 1; r <= c->size; r++)
+        for (int p = r * W + 1; p <= r * W + c->size; p++)
+            if (col[p] == EMPTY)
+                cand[n++] = (int16_t)p;
+    while (n > 0) {
+        int i = random_below(rng, n);
+        int p = cand[i];
+        if (!is_eye(b, p, colour) && playable(b, p, colour))
+            return p;
+        cand[i] = cand[--n];
+    }
+    return -1;
+}
+
+/* Plays the scratch board `b` to the end; returns the final score (black's view, minus komi). */
+static double playout(Board *b, uint64_t *rng) {
+    Core *c = &b->c;
+    int16_t cand[MAX_POINTS];
+    int cap = c->moves + 3 * c->nact;
+    while (c->passes < 2 && c->moves < cap) {
+        int p = playout_move(b, rng, cand);
+        if (p < 0) {
+            c->passes++;
+            c->ko = -1;
+            c->last_action = c->nact;
+        } else {
+            place_stone(b, p, c->to_play); /* superko is off: cannot fail */
+        }
+        c->moves++;
+        c->to_play = 1 - c->to_play;
+    }
+    return score_c(b);
+}
+
+static uint64_t playout_seed(unsigned long long seed) {
+    /* xorshift must not start at 0; a few steps spread nearby seeds apart */
+    uint64_t s = ((uint64_t)seed * 0x9E3779B97F4A7C15ULL ^ 0xD1B54A32D192ED03ULL) | 1;
+    for (int i = 0; i < 4; i++)
+        next_random(&s);
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
 /* The Python type                                                      */
 
 /* A new, uninitialised Board of `type` with `words` tail words.
@@ -716,6 +984,73 @@ static PyObject *Board_returns(Board *self, PyObject *Py_UNUSED(ignored)) {
         r = s > 0 ? 1.0 : (s < 0 ? -1.0 : 0.0);
     }
     return Py_BuildValue("(dd)", r, r == 0.0 ? 0.0 : -r);
+}
+
+static PyObject *Board_rollout(Board *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"count", "seed", NULL};
+    int count = 1;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|iK:rollout", kwlist, &count, &seed))
+        return NULL;
+    if (count < 1) {
+        PyErr_Format(PyExc_ValueError, "count must be at least 1, got %d", count);
+        return NULL;
+    }
+    const int player = self->c.to_play;
+    if (is_terminal_c(&self->c)) {
+        double s = score_c(self);
+        double r = s > 0 ? 1.0 : (s < 0 ? -1.0 : 0.0);
+        return PyFloat_FromDouble(player == 0 ? r : -r);
+    }
+    size_t bytes = COPY_BYTES(self);
+    Board *scratch = PyMem_RawMalloc(offsetof(Board, c) + bytes);
+    if (!scratch)
+        return PyErr_NoMemory();
+    uint64_t rng = playout_seed(seed);
+    double total = 0.0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; i < count; i++) {
+        memcpy(&scratch->c, &self->c, bytes);
+        scratch->sk = NULL;
+        scratch->c.superko = 0;
+        double s = playout(scratch, &rng);
+        double r = s > 0 ? 1.0 : (s < 0 ? -1.0 : 0.0);
+        total += player == 0 ? r : -r;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
+    return PyFloat_FromDouble(total / count);
+}
+
+static PyObject *Board_playout_action(Board *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"seed", NULL};
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|K:playout_action", kwlist, &seed))
+        return NULL;
+    if (is_terminal_c(&self->c)) {
+        PyErr_SetString(PyExc_ValueError, "the game is over");
+        return NULL;
+    }
+    int16_t cand[MAX_POINTS];
+    uint64_t rng = playout_seed(seed);
+    int p = playout_move(self, &rng, cand);
+    return PyLong_FromLong(p < 0 ? self->c.nact : action_of(&self->c, p));
+}
+
+static PyObject *Board_played_out(Board *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"seed", NULL};
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|K:played_out", kwlist, &seed))
+        return NULL;
+    Board *twin = (Board *)Board_copy(self, NULL);
+    if (!twin || is_terminal_c(&twin->c))
+        return (PyObject *)twin;
+    int superko = twin->c.superko;
+    twin->c.superko = 0;
+    uint64_t rng = playout_seed(seed);
+    playout(twin, &rng);
+    twin->c.superko = superko;
+    return (PyObject *)twin;
 }
 
 static PyObject *Board_board_bytes(Board *self, PyObject *Py_UNUSED(ignored)) {
@@ -1063,6 +1398,15 @@ static PyMethodDef Board_methods[] = {
     {"area", (PyCFunction)Board_area, METH_NOARGS, "(black area, white area), Tromp-Taylor."},
     {"returns", (PyCFunction)Board_returns, METH_NOARGS,
      "(+1,-1) black wins, (-1,+1) white wins, (0,0) draw or not over."},
+    {"rollout", (PyCFunction)(void (*)(void))Board_rollout, METH_VARARGS | METH_KEYWORDS,
+     "rollout(count=1, seed=0): the mean result (+1 win, -1 loss, 0 draw) for the side to "
+     "move of `count` fast playouts to the end (the exact result once the game is over)."},
+    {"playout_action", (PyCFunction)(void (*)(void))Board_playout_action,
+     METH_VARARGS | METH_KEYWORDS,
+     "playout_action(seed=0): the move the fast playout policy picks here (pass = size*size)."},
+    {"played_out", (PyCFunction)(void (*)(void))Board_played_out, METH_VARARGS | METH_KEYWORDS,
+     "played_out(seed=0): a copy played to the end by one fast playout (its history planes "
+     "and superko list stay those of the start)."},
     {"_board_bytes", (PyCFunction)Board_board_bytes, METH_NOARGS, NULL},
     {"_history_bytes", (PyCFunction)Board_history_bytes, METH_O, NULL},
     {"_history_colour_bytes", (PyCFunction)Board_history_colour_bytes, METH_O, NULL},
@@ -1110,6 +1454,7 @@ PyMODINIT_FUNC PyInit__core(void) {
         for (int p = 0; p < MAX_POINTS; p++)
             ZOBRIST[c][p] = splitmix64(&seed);
     ZOBRIST_WHITE_TO_MOVE = splitmix64(&seed);
+    build_patterns();
     for (int i = 0; i < MAX_ACTIONS; i++) {
         if (!INTS[i] && !(INTS[i] = PyLong_FromLong(i)))
             return NULL;
