@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.sizes.split(",")]
     except ValueError:
         parser.error(f"--sizes: expected comma-separated board sizes, got '{args.sizes}'")
+    if any(not 5 <= size <= 19 for size in sizes):
+        parser.error(f"--sizes: board sizes must be 5..19, got '{args.sizes}'")
     if args.playouts < 1:
         parser.error(f"--playouts: must be at least 1, got {args.playouts}")
     rows = [row for size in sizes for row in measure(size, args.playouts)]
