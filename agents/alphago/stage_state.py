@@ -72,7 +72,9 @@ class NetFitter:
         self.features = features
         self.settings = settings
         self.device = device
-        self.net = new_net(features, settings.net).to(device)
+        with torch.random.fork_rng(devices=[]):  # the initial weights follow (seed, stream)
+            torch.manual_seed(int(np.random.default_rng([seed, stream, 0]).integers(2**62)))
+            self.net = new_net(features, settings.net).to(device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=settings.lr,
                                           weight_decay=settings.weight_decay)
         self.step = 0
