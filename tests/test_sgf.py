@@ -108,7 +108,27 @@ def test_position_from_stones_sets_who_moves():
         assert state.to_play == to_play and state.passes == 0 and not state.is_terminal()
         assert state.board().reshape(-1)[[0, 6, 12]].tolist() == [1, 1, 2]
     only_black = position_from_stones(5, 7.5, [12], [], to_play=0)
-    assert only_black.to_play == 0 and only_black.passes == 1  # white passed once
+    assert only_black.to_play == 0 and only_black.passes == 0
+    only_black.play(only_black.pass_action)  # the placement's own pass does not count
+    assert not only_black.is_terminal()
+
+
+def test_a_setup_position_is_a_games_start():
+    state = position_from_stones(5, 7.5, [0, 6, 7], [12, 18], to_play=1, max_moves=20)
+    assert state.moves_played == 0 and state.captures == (0, 0) and state.ko is None
+    assert state.last_action is None
+    history = np.frombuffer(state._history_bytes(3), dtype=np.int8).reshape(3, 25)
+    assert history[0].tolist() == state.board().reshape(-1).tolist()  # this board alone
+    assert not history[1:].any()  # nothing before it
+    state.play(state.parse_action("E1"))  # the move cap (20) counts from the setup
+    assert state.moves_played == 1 and state.max_moves == 20
+    empty = position_from_stones(5, 7.5, [], [], to_play=0)
+    fresh = GoState(5, 7.5, max_moves=0)
+    assert empty._history_bytes(2) == fresh._history_bytes(2) and empty.moves_played == 0
+    with_superko = GoState(5, 7.5, superko=True)
+    with_superko.play(0)
+    with_superko._start_here()
+    assert with_superko.moves_played == 0 and with_superko.is_legal(1)
     with pytest.raises(ValueError, match="without liberties"):
         position_from_stones(5, 7.5, [0], [1, 5], 0)
     with pytest.raises(ValueError, match="two stones"):

@@ -986,6 +986,35 @@ static PyObject *Board_returns(Board *self, PyObject *Py_UNUSED(ignored)) {
     return Py_BuildValue("(dd)", r, r == 0.0 ? 0.0 : -r);
 }
 
+/* Makes the position as it stands a game's start: no moves played, no pass,
+ * no ko, no captures, and a history of this board alone (none for an empty
+ * board, as in a new game); positional superko starts from this board. */
+static PyObject *Board_start_here(Board *self, PyObject *Py_UNUSED(ignored)) {
+    Core *c = &self->c;
+    c->moves = 0;
+    c->passes = 0;
+    c->ko = -1;
+    c->last_action = -1;
+    c->caps[0] = c->caps[1] = 0;
+    c->hist_next = 0;
+    c->hist_count = 0;
+    memset(c->hist_colour, -1, HIST);
+    memset(HISTORY(self), 0, (size_t)HIST * c->nact);
+    const uint8_t *col = COLOUR(self);
+    int stones = 0;
+    for (int p = 0; p < c->npoints; p++)
+        stones += col[p] == BLACK || col[p] == WHITE;
+    if (stones)
+        push_history(self, 1 - c->to_play);
+    if (self->sk) {
+        self->sk_len = 0;
+        memset(self->sk, 0, BLOOM_WORDS * sizeof(uint64_t));
+    }
+    if (c->superko && push_superko(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *Board_rollout(Board *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"count", "seed", NULL};
     int count = 1;
@@ -1398,6 +1427,8 @@ static PyMethodDef Board_methods[] = {
     {"area", (PyCFunction)Board_area, METH_NOARGS, "(black area, white area), Tromp-Taylor."},
     {"returns", (PyCFunction)Board_returns, METH_NOARGS,
      "(+1,-1) black wins, (-1,+1) white wins, (0,0) draw or not over."},
+    {"_start_here", (PyCFunction)Board_start_here, METH_NOARGS,
+     "Make this position a game's start: no moves, passes, ko, captures or earlier boards."},
     {"rollout", (PyCFunction)(void (*)(void))Board_rollout, METH_VARARGS | METH_KEYWORDS,
      "rollout(count=1, seed=0): the mean result (+1 win, -1 loss, 0 draw) for the side to "
      "move of `count` fast playouts to the end (the exact result once the game is over)."},

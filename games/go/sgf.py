@@ -65,14 +65,14 @@ def position_from_stones(size: int, komi: float, black: Iterable[int], white: It
                          to_play: int = 0, *, max_moves: int | None = None) -> GoState:
     """A GoState with these stones on the board and `to_play` (0 black, 1 white) to move.
 
-    The engine has no setter for a position, so the stones are placed by
-    `play_as`. That is exact: in a position where every group has a liberty,
-    placing its stones one at a time never captures and is never suicide (a
-    partly placed group touches an empty point where its missing stones go).
-    The last stone placed is of the colour not to play, which leaves
-    `to_play` to move; with no such stone, that colour passes once. What the
-    placement cannot carry over: moves_played counts the stones placed,
-    captures start at zero, and the history planes show the placement.
+    The stones are placed by `play_as`. That is exact: in a position where
+    every group has a liberty, placing its stones one at a time never
+    captures and is never suicide (a partly placed group touches an empty
+    point where its missing stones go). The last stone placed is of the
+    colour not to play, which leaves `to_play` to move; with no such stone,
+    that colour passes once. Then the position becomes a game's start
+    (``_start_here``): no moves played, no pass, no captures, and a history
+    of this one board, so networks with history planes see it as it is.
 
     Raises ValueError for a point off the board, a point given twice, or a
     position with a group that has no liberties.
@@ -103,6 +103,7 @@ def position_from_stones(size: int, komi: float, black: Iterable[int], white: It
     placed = int((board != 0).sum())
     if placed != len(order):
         raise ValueError("the setup stones leave a group without liberties")
+    state._start_here()
     return state
 
 
