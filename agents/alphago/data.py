@@ -1,10 +1,11 @@
 """`arena data gnugo`: a dataset of GnuGo self-play games, one SGF file per game.
 
 AlphaGo's first stage learns from expert games; here the expert is GnuGo
-playing itself over GTP. GnuGo is deterministic, so each game starts with a
-few random legal moves (1..`max_opening`, kept off the first line) and GnuGo
-gets a per-game random seed (GTP ``set_random_seed``): every game is
-different, and the same seed gives the same dataset. The random moves are in
+playing itself over GTP. At a given seed GnuGo plays the same moves from the
+same position, so each game starts with a few random legal moves
+(1..`max_opening`, kept off the first line) and GnuGo gets a per-game random
+seed (GTP ``set_random_seed``): every game is different, and the same seed
+gives the same dataset. The random moves are in
 the SGF like any other, and the root's GC says how many there were
 (``opening=3``), so that training skips them: they are not GnuGo's choices.
 
