@@ -20,7 +20,14 @@ from conftest import FIXTURES
 from agents.alphago.agent import AlphaGoAgent
 from agents.alphago.data import opening_length
 from agents.alphago.nets import POLICY, VALUE, features_for, new_net, save_net
-from agents.alphago.rl import RLSettings, RLTrainer, Trajectories, play_games, reinforce_loss
+from agents.alphago.rl import (
+    RLSettings,
+    RLTrainer,
+    Trajectories,
+    play_games,
+    reinforce_loss,
+    win_rate,
+)
 from agents.alphago.sl import (
     SLSettings,
     SLTrainer,
@@ -213,6 +220,24 @@ def test_reinforce_step_raises_winning_moves_and_lowers_losing_ones(tmp_path):
     reinforce_loss(net, flipped)
     optimizer.step()
     assert (logps() - before)[won].mean() < change[won].mean()
+
+
+def test_rl_self_play_makes_the_policy_beat_its_starting_point(tmp_path):
+    torch.manual_seed(0)
+    features = features_for("go5", 2)
+    start = new_net(features, TINY_NET).eval()  # P0: untrained, as the pool's first member
+    settings = RLSettings(60, 64, 3e-3, snapshot_every=5, max_moves=50, history=2)
+    trainer = RLTrainer(tmp_path / "rl", "go5", features, start, settings, CPU, seed=0)
+    trainer.train(60, lambda it, row: True)
+    # The pipeline's figure: both sampling, colours alternating, 400 games.
+    trained = win_rate(trainer.net, start, features, 400, np.random.default_rng([0, 5]), 50)
+    same = win_rate(start, start, features, 400, np.random.default_rng([0, 5]), 50)
+    # Measured over seeds 0-9 (init, self-play and evaluation): the trained policy 0.80-0.94
+    # (seed 0, used here, is the lowest: 0.80), P0 against itself 0.46-0.53. A policy that did
+    # not learn scores 0.5 +- 0.025 over 400 games: 0.65 is 6 standard errors above it.
+    assert trained["win_rate"] >= 0.65
+    assert same["win_rate"] < 0.6
+    assert trained["win_rate"] > same["win_rate"] + 0.15
 
 
 # -- 4. value network ----------------------------------------------------------------------
