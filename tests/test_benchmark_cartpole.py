@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import ROOT, load_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "cartpole.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_cartpole", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("cartpole")
 
 
 def test_first_reaches_and_stays_from_a_dip_and_recovery():

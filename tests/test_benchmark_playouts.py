@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
+from conftest import ROOT, load_benchmark
 
 from games.go.state import GoState
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "playouts.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_playouts", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("playouts")
 
 
 def test_the_python_playout_is_a_fair_light_playout():

@@ -126,10 +126,6 @@ class AlphaGoAgent(AlphaZeroAgent):
             raise ValueError(f"sims must be at least 1, got {sims}")
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lambda must be in 0..1, got {lam}")
-        if rollouts < 1:
-            raise ValueError(f"rollouts must be at least 1, got {rollouts}")
         torch_device = resolve_device(device)
         policy, self.features, self.meta = load_net(directory / "sl", POLICY, torch_device)
         value, value_features, _ = load_net(directory / "value", VALUE, torch_device)
