@@ -54,6 +54,7 @@ class HudLayout:
     seats: list[Any] = field(default_factory=list)
     bars: list[tuple[int, Any]] = field(default_factory=list)
     tracks: list[Any] = field(default_factory=list)
+    note: tuple[str, Any] | None = None  # the position's line (Go: the score) and its rect
 
 
 def _blit(surface: Any, text: str, size: int, colour: tuple[int, int, int], pos: tuple[int, int],
@@ -171,6 +172,13 @@ def draw_hud(surface: Any, rect: Any, scene: Scene, painter: Any = None,
             _blit(surface, label, 12, theme.MUTED, (x + pad + i * col, y + 68))
         layout.seats.append(row)
         y += 100
+
+    # The position's own line (Go: the score estimate).
+    note = painter.position_note(subject) if painter is not None and subject is not None else ""
+    if note:
+        note = _fit(note, 15, w)
+        layout.note = (note, _blit(surface, note, 15, theme.TEXT, (x, y + 2)))
+        y += 24
 
     # Status: what happened, whose turn, the result.
     y += 4

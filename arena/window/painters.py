@@ -118,6 +118,10 @@ class Painter:
         """A short fact about a seat for the HUD (Go: stones captured); "" for none."""
         return ""
 
+    def position_note(self, subject: Any) -> str:
+        """A line about the position for the HUD (Go: the score); "" for none."""
+        return ""
+
 
 def _alpha_fill(surface: Any, colour: tuple[int, int, int], alpha: int, rect: Any,
                 radius: int = 0) -> None:
@@ -207,6 +211,13 @@ class GoPainter(Painter):
             return ""
         count = int(captures[seat])
         return f"{count} capture{'' if count == 1 else 's'}"
+
+    def position_note(self, subject: Any) -> str:
+        state = getattr(subject, "state", None)
+        if state is None or not hasattr(state, "score_label"):
+            return ""
+        # Live: the playout estimate with dead stones judged; over: Tromp-Taylor.
+        return f"{state.score_label()} (komi {state.komi:g})"
 
 
 # -- Connect four --------------------------------------------------------------------

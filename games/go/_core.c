@@ -726,6 +726,50 @@ static double playout(Board *b, uint64_t *rng) {
     return score_c(b);
 }
 
+/* Who owns each point of a finished playout, by Tromp-Taylor: +1 black, -1
+ * white, 0 neither (an empty region that touches both colours, or none).
+ * `own` is indexed by action (row-major from the top-left). */
+static void owners_c(const Board *b, int8_t *own) {
+    const Core *c = &b->c;
+    const uint8_t *col = COLOUR(b);
+    uint8_t seen[MAX_POINTS];
+    int16_t stack[MAX_POINTS], region[MAX_POINTS];
+    memset(seen, 0, (size_t)c->npoints);
+    const int W = c->W;
+    for (int r = 1; r <= c->size; r++) {
+        for (int p = r * W + 1; p <= r * W + c->size; p++) {
+            if (col[p] == BLACK || col[p] == WHITE) {
+                own[action_of(c, p)] = col[p] == BLACK ? 1 : -1;
+                continue;
+            }
+            if (seen[p])
+                continue;
+            int top = 0, n = 0, reaches = 0;
+            stack[top++] = (int16_t)p;
+            seen[p] = 1;
+            while (top) {
+                int s = stack[--top];
+                region[n++] = (int16_t)s;
+                const int nb[4] = {s - W, s - 1, s + 1, s + W};
+                for (int d = 0; d < 4; d++) {
+                    int q = nb[d];
+                    if (col[q] == EMPTY) {
+                        if (!seen[q]) {
+                            seen[q] = 1;
+                            stack[top++] = (int16_t)q;
+                        }
+                    } else if (col[q] != EDGE) {
+                        reaches |= col[q];
+                    }
+                }
+            }
+            int8_t who = reaches == BLACK ? 1 : reaches == WHITE ? -1 : 0;
+            for (int i = 0; i < n; i++)
+                own[action_of(c, region[i])] = who;
+        }
+    }
+}
+
 static uint64_t playout_seed(unsigned long long seed) {
     /* xorshift must not start at 0; a few steps spread nearby seeds apart */
     uint64_t s = ((uint64_t)seed * 0x9E3779B97F4A7C15ULL ^ 0xD1B54A32D192ED03ULL) | 1;
@@ -1049,6 +1093,60 @@ static PyObject *Board_rollout(Board *self, PyObject *args, PyObject *kwds) {
     Py_END_ALLOW_THREADS
     PyMem_RawFree(scratch);
     return PyFloat_FromDouble(total / count);
+}
+
+/* ownership(count, seed) -> bytes of float32 per point (action order): the
+ * mean over `count` playouts of +1 where black ends up owning the point, -1
+ * where white does, 0 where neither. The playouts start as if no one had
+ * passed yet, so a pass just played does not cut them short. Once the game
+ * is over: the Tromp-Taylor owners of the board itself. */
+static PyObject *Board_ownership_bytes(Board *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"count", "seed", NULL};
+    int count = 64;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|iK:_ownership_bytes", kwlist, &count, &seed))
+        return NULL;
+    if (count < 1) {
+        PyErr_Format(PyExc_ValueError, "count must be at least 1, got %d", count);
+        return NULL;
+    }
+    const int nact = self->c.nact;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nact * (Py_ssize_t)sizeof(float));
+    if (!out)
+        return NULL;
+    float *dst = (float *)PyBytes_AS_STRING(out);
+    int8_t own[MAX_ACTIONS];
+    if (is_terminal_c(&self->c)) {
+        owners_c(self, own);
+        for (int a = 0; a < nact; a++)
+            dst[a] = (float)own[a];
+        return out;
+    }
+    size_t bytes = COPY_BYTES(self);
+    Board *scratch = PyMem_RawMalloc(offsetof(Board, c) + bytes);
+    if (!scratch) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    int32_t sum[MAX_ACTIONS];
+    memset(sum, 0, sizeof sum);
+    uint64_t rng = playout_seed(seed);
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; i < count; i++) {
+        memcpy(&scratch->c, &self->c, bytes);
+        scratch->sk = NULL;
+        scratch->c.superko = 0;
+        scratch->c.passes = 0;
+        playout(scratch, &rng);
+        owners_c(scratch, own);
+        for (int a = 0; a < nact; a++)
+            sum[a] += own[a];
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
+    for (int a = 0; a < nact; a++)
+        dst[a] = (float)sum[a] / (float)count;
+    return out;
 }
 
 static PyObject *Board_playout_action(Board *self, PyObject *args, PyObject *kwds) {
@@ -1432,6 +1530,8 @@ static PyMethodDef Board_methods[] = {
     {"rollout", (PyCFunction)(void (*)(void))Board_rollout, METH_VARARGS | METH_KEYWORDS,
      "rollout(count=1, seed=0): the mean result (+1 win, -1 loss, 0 draw) for the side to "
      "move of `count` fast playouts to the end (the exact result once the game is over)."},
+    {"_ownership_bytes", (PyCFunction)(void (*)(void))Board_ownership_bytes,
+     METH_VARARGS | METH_KEYWORDS, NULL},
     {"playout_action", (PyCFunction)(void (*)(void))Board_playout_action,
      METH_VARARGS | METH_KEYWORDS,
      "playout_action(seed=0): the move the fast playout policy picks here (pass = size*size)."},

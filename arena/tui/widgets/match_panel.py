@@ -176,10 +176,10 @@ class MatchPanel(Widget):
                 text.append_text(self._who(state.to_play))
                 text.append(" to play")
             go = getattr(state, "captures", None)
-            if go is not None and hasattr(state, "score"):
-                score = state.score()
-                lead = "even" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
-                text.append(f"\ncaptures ● {go[0]}  ○ {go[1]} · score {lead} (komi {state.komi:g})")
+            if go is not None and hasattr(state, "score_label"):
+                # Live: the playout estimate with dead stones judged; over: Tromp-Taylor.
+                text.append(f"\ncaptures ● {go[0]}  ○ {go[1]} · {state.score_label()} "
+                            f"(komi {state.komi:g})")
         pacer = live.pacer
         if pacer.base_delay > 0:
             text.append(f" · speed {speed_text(pacer.speed)}")
