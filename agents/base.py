@@ -7,6 +7,7 @@ can say what it thinks of the position now (`explain`) for front ends.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,9 @@ class Insight:
 
     kind: str
     actions: list[ActionInsight] = field(default_factory=list)
-    value: float | None = None  # the position's value for the side to move, if known
+    # The position's value for the side to move (the agent that moved from it), if known;
+    # for "mcts" a win rate in [0, 1], like its actions' scores.
+    value: float | None = None
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +66,64 @@ class MatchContext:
     seed: int  # this agent's seed for this game
     action_space: gym.Space
     time_per_move: float | None = None
+
+
+#: Share of a hard per-move limit a search plans to use: the rest is margin for a
+#: machine that is briefly slower (another process, a garbage collection, a slow batch).
+CLOCK_SHARE = 0.5
+#: Seconds kept in hand on every move, for the work around the search (features, the reply).
+CLOCK_MARGIN_S = 0.05
+#: Moves a game is assumed still to last when a clock gives a total, not a per-move, time.
+MOVES_LEFT_GUESS = 30
+
+
+def plan_move_time(per_move_limit: float | None) -> float | None:
+    """Seconds a search may think when each move must end within `per_move_limit`."""
+    if per_move_limit is None:
+        return None
+    return max(0.01, per_move_limit * CLOCK_SHARE - CLOCK_MARGIN_S)
+
+
+def plan_clock_time(seconds_left: float, moves_left: int | None) -> float:
+    """Seconds for the next move from a clock that has `seconds_left` for `moves_left` moves.
+
+    `moves_left` None or 0 means the time is for the rest of the game (absolute
+    time, or main time before byo-yomi): spread it over MOVES_LEFT_GUESS moves.
+    """
+    if moves_left:  # a period of `moves_left` moves in `seconds_left` (byo-yomi, Canadian)
+        return plan_move_time(seconds_left / moves_left)
+    return max(0.01, (seconds_left - CLOCK_MARGIN_S) / MOVES_LEFT_GUESS)
+
+
+class ThinkingClock:
+    """When a search must stop: the tighter of the agent's own `time=` and what the clock allows.
+
+    Search agents keep one. The harness tells it the clock (`start` from the
+    match's time per move, `set_clock` from a GTP controller's time_left), and
+    each move asks `deadline()` (a time.perf_counter() value, or None for no
+    limit) before it searches. The simulation count stays the upper bound.
+    """
+
+    def __init__(self, own: float | None = None) -> None:
+        if own is not None and not own > 0:
+            raise ValueError(f"time must be positive seconds, got {own}")
+        self.own = own
+        self.allowed: float | None = None
+
+    def start(self, per_move_limit: float | None) -> None:
+        self.allowed = plan_move_time(per_move_limit)
+
+    def set_clock(self, seconds_left: float | None, moves_left: int | None = None) -> None:
+        self.allowed = None if seconds_left is None else plan_clock_time(seconds_left, moves_left)
+
+    def budget(self) -> float | None:
+        """Seconds the next move may take, or None."""
+        limits = [t for t in (self.own, self.allowed) if t is not None]
+        return min(limits) if limits else None
+
+    def deadline(self) -> float | None:
+        budget = self.budget()
+        return None if budget is None else time.perf_counter() + budget
 
 
 class Agent:
@@ -100,12 +161,21 @@ class Agent:
     def close(self) -> None:
         """Release processes or files this agent holds."""
 
+    def set_clock(self, seconds_left: float | None, moves_left: int | None = None) -> None:
+        """A controller's clock: `seconds_left` for `moves_left` moves (None/0: the whole game).
+
+        Agents that plan their time (search agents) take it into their budget;
+        others ignore it.
+        """
+
 
 class SearchAgent(Agent):
     """An agent that keeps the game's search state up to date from the moves it hears."""
 
     needs_state = True
     state: GameState
+    #: When the search must stop; search agents that plan their time set one in __init__.
+    clock: ThinkingClock | None = None
 
     def start(self, ctx: MatchContext) -> None:
         if ctx.game.new_state is None:
@@ -114,7 +184,13 @@ class SearchAgent(Agent):
                 f"game '{ctx.game.id}' has none"
             )
         self.state = ctx.game.new_state()
+        if self.clock is not None:
+            self.clock.start(ctx.time_per_move)
         super().start(ctx)
+
+    def set_clock(self, seconds_left: float | None, moves_left: int | None = None) -> None:
+        if self.clock is not None:
+            self.clock.set_clock(seconds_left, moves_left)
 
     def observe(self, player: int, action: Any) -> None:
         self.state.play(int(action))

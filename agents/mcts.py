@@ -1,18 +1,20 @@
 """`mcts`: plain UCT with uniformly random rollouts, for any game with a search state.
 
 The baseline that learned agents are measured against (as in OpenSpiel).
-Parameters: ``sims`` (simulations per move) and ``c`` (UCB1 exploration).
+Parameters: ``sims`` (simulations per move), ``c`` (UCB1 exploration) and
+``time`` (seconds a move may take at most; the match's clock caps it too).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import time as _time
 from typing import Any
 
 import numpy as np
 
-from agents.base import ActionInsight, Insight, SearchAgent
+from agents.base import ActionInsight, Insight, SearchAgent, ThinkingClock
 
 
 class _Node:
@@ -34,27 +36,35 @@ class MCTSAgent(SearchAgent):
 
     name = "mcts"
 
-    def __init__(self, sims: int = 1000, c: float = 1.4):
+    def __init__(self, sims: int = 1000, c: float = 1.4, time: float | None = None):
         if sims < 1:
             raise ValueError(f"sims must be at least 1, got {sims}")
         if c < 0:
             raise ValueError(f"c must be non-negative, got {c}")
         self.sims = sims
         self.c = c
+        self.clock = ThinkingClock(time)
         self._root: _Node | None = None
+        self.last_sims = 0
 
     def reset(self) -> None:
         self._root = None
         self._random = random.Random(int(self.rng.integers(2**63)))
 
     def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
+        deadline = self.clock.deadline()
+        now = _time.perf_counter
         root_state = self.state
         root = _Node(None, None, None, root_state.legal_actions())
         rand = self._random
         c = self.c
         log = math.log
         sqrt = math.sqrt
-        for _ in range(self.sims):
+        done = 0
+        for done in range(1, self.sims + 1):
+            if deadline is not None and root.children and now() >= deadline:
+                done -= 1
+                break
             node = root
             state = root_state.copy()
             while not node.untried and node.children:
@@ -82,6 +92,7 @@ class MCTSAgent(SearchAgent):
                     node.wins += (returns[node.player] + 1.0) / 2.0
                 node = node.parent
         self._root = root
+        self.last_sims = done
         best = max(root.children, key=lambda ch: ch.visits)
         return best.action
 

@@ -19,6 +19,7 @@ from arena import __version__
 from arena.errors import UserError
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="arena.toml to use (default: $ARENA_CONFIG, then ./arena.toml)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
+    common.add_argument("--threads", type=_positive_int, default=argparse.SUPPRESS, metavar="N",
+                        help="torch threads per process (default: arena.toml's threads, else "
+                             "1 for playing and the cores for training)")
 
     parser = _Parser(prog="arena", parents=[common],
                      description="Game-playing agents: watch them, rank them, train them, "
@@ -87,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("match", parents=[common], help="play games between agents",
                        description="Play GAME between AGENTs (colours alternate) and report "
-                                   "wins/draws/losses/forfeits, or mean return ± 95% CI "
+                                   "wins/draws/losses/forfeits/resignations, or mean "
+                                   "return ± 95% CI "
                                    "for single-player games. Every game is stored.")
     p.add_argument("game", metavar="GAME", help="a game id (see `arena games`)")
     p.add_argument("agents", metavar="AGENT", nargs="+",
@@ -130,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
                    help="where the networks run (default from arena.toml)")
-    p.add_argument("--out", metavar="DIR", help="the run directory (default runs/ALGO-GAME-sS-TIME)")
+    p.add_argument("--out", metavar="DIR", help="the run directory (default RUNS_DIR/ALGO-GAME-sS-TIME; "
+                        "runs_dir from arena.toml, else ./runs)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a hyperparameter (repeatable), e.g. --set lr=3e-4")
@@ -166,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("play", parents=[common], help="play a board game against an agent",
                        description="Play GAME against AGENT: click or type your moves. "
-                                   "The game is stored (resigning forfeits).")
+                                   "The game is stored (resigning is a loss by resignation).")
     p.add_argument("game", metavar="GAME", help="tictactoe, connect4 or go5..go19")
     p.add_argument("--vs", required=True, metavar="AGENT", help="the agent to play against")
     p.add_argument("--as", dest="side", choices=["first", "second"], default="first",
@@ -264,7 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # inside the try: a reader that has gone is seen here, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except UserError as exc:
         if debug:
             raise
@@ -276,11 +286,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`arena replay 4 | head`): stop quietly, as cat does.
+
+    stdout is pointed at /dev/null so that the flush at exit cannot fail again;
+    the exit code is the shell's for a process ended by SIGPIPE (128 + 13).
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's capture)
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _set_threads(args: argparse.Namespace, settings: Any) -> None:
+    """This process's torch threads, by Arena's policy (agents/threads.py) unless told."""
+    from agents.threads import apply_thread_policy
+
+    training = args.command == "train" or (args.command == "league"
+                                           and getattr(args, "league_action", None) == "run")
+    apply_thread_policy("train" if training else "play",
+                        requested=getattr(args, "threads", None) or settings.threads)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from arena.config import load_settings
 
     settings = load_settings(getattr(args, "config", None))
     command = args.command
+    _set_threads(args, settings)
     if command is None:
         command = "app" if sys.stdin.isatty() and sys.stdout.isatty() else "demo"
     if command == "app":
@@ -333,7 +371,7 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
         args.algo, args.game, preset_name=args.preset, steps=args.steps, seed=args.seed,
         device=args.device or settings.device, out=Path(args.out) if args.out else None,
         resume=Path(args.resume) if args.resume else None, overrides=args.overrides,
-        eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+        eval_every=args.eval_every, eval_episodes=args.eval_episodes, runs_dir=settings.runs_dir,
     )
     if args.json:
         print(json.dumps(summary))
@@ -366,7 +404,7 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Any) -> int:
-    from agents.registry import make_agent
+    from agents.registry import check_game, make_agent
     from arena.evaluate import episode_returns
     from arena.stats import mean_ci95
     from games.registry import resolve_game
@@ -377,10 +415,27 @@ def _cmd_eval(args: argparse.Namespace, settings: Any) -> int:
                         f"players (use `arena match`)")
     agent = make_agent(args.agent, settings.roster_refs())
     try:
+        check_game(agent, game)
+    except UserError:
+        agent.close()
+        raise
+    from arena.progress import CountProgress
+
+    # On stderr: redrawn on a terminal, plain lines every 10 s in a pipe.
+    progress = CountProgress(f"eval {args.agent} on {game.id}", args.episodes)
+    progress.update(0)
+    played: list[float] = []
+
+    def on_episode(done: int, episode_return: float) -> None:
+        played.append(episode_return)
+        progress.update(done, f"mean return {sum(played) / len(played):.2f}")
+
+    try:
         returns = episode_returns(agent, game, args.episodes, seed=args.seed,
-                                  max_moves=settings.max_moves)
+                                  max_moves=settings.max_moves, on_episode=on_episode)
     finally:
         agent.close()
+    progress.finish(len(played), f"mean return {sum(played) / max(len(played), 1):.2f}")
     mean, half = mean_ci95(returns)
     ci = None if half == float("inf") else half
     if args.json:
@@ -450,7 +505,7 @@ def _display_names(names: list[str]) -> list[str]:
 
 
 def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
-    from agents.registry import make_agent
+    from agents.registry import check_game, make_agent
     from arena.series import run_series
     from arena.store import Store
     from games.registry import resolve_game
@@ -461,6 +516,13 @@ def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
                         f"got {len(args.agents)} agent(s): {' '.join(args.agents)}")
     roster = settings.roster_refs()
     agents = [make_agent(ref, roster) for ref in args.agents]
+    try:
+        for agent in agents:  # before any game: a model of another game is refused, not forfeited
+            check_game(agent, game)
+    except UserError:
+        for agent in agents:
+            agent.close()
+        raise
     time_per_move = args.time_per_move or settings.time_per_move
     max_moves = args.max_moves or settings.max_moves
     store = Store(settings.store_path)
@@ -470,7 +532,9 @@ def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
         series = run_series(game, agents, list(args.agents), games=args.games, seed=args.seed,
                             time_per_move=time_per_move, max_moves=max_moves,
                             observers=_match_observers(store, game, settings),
-                            on_game=progress.update if progress else None)
+                            on_game=progress.update if progress else None,
+                            on_void=lambda i, why: print(f"arena: game {i + 1} void, playing "
+                                                         f"it again: {why}", file=sys.stderr))
     finally:
         if progress:
             progress.done()
@@ -535,16 +599,31 @@ def _print_series(series: Any, shown: list[str], settings: Any) -> None:
               f"min {data['min_return']:.2f}, max {data['max_return']:.2f}")
     else:
         width = max(len(n) for n in shown + ["agent"])
-        print(f"{'agent':<{width}}  games  wins  draws  losses  forfeits   score")
+        print(f"{'agent':<{width}}  games  wins  draws  losses  forfeits  resigned   score")
         for name, e in zip(shown, series.entrants):
             print(f"{name:<{width}}  {e.games:>5}  {e.wins:>4}  {e.draws:>5}  {e.losses:>6}  "
-                  f"{e.forfeits:>8}  {100 * e.score:>5.1f}%")
+                  f"{e.forfeits:>8}  {e.resigned:>8}  {100 * e.score:>5.1f}%")
+    _print_capped(results)
     for f in series.forfeits():
         print(f"forfeit in match {f['match_id']}: {f['agent']} {f['reason']}")
+    for r in series.resignations():
+        said = f" ({r['reason']})" if r["reason"] and r["reason"] != "resigned" else ""
+        print(f"resignation in match {r['match_id']}: {r['agent']} resigned{said}")
     ids = [r.match_id for r in results]
     if ids:
         span = f"{ids[0]}" if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
         print(f"stored as match {span} in {settings.store_path} (arena replay ID)")
+
+
+def _print_capped(results: list[Any]) -> None:
+    """One line on the games the move cap stopped: adjudicated by score (Go), else drawn."""
+    capped = [r for r in results if r.truncated]
+    if not capped or len(capped[0].agents) < 2:
+        return
+    scored = sum(r.winner is not None for r in capped)
+    parts = ([f"{scored} adjudicated by area score with komi"] if scored else []) + (
+        [f"{len(capped) - scored} drawn"] if len(capped) > scored else [])
+    print(f"move cap reached in {len(capped)} game(s): {', '.join(parts)}")
 
 
 def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
@@ -577,7 +656,7 @@ def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
             state.play(int(action))
     if state is not None and match.moves:
         print(state.render_text(int(match.moves[-1][1])))
-    print(f"result: {_describe_result(match)}")
+    print(f"result: {_describe_result(match, _cap_score(match, state))}")
     if match.game.startswith("go"):
         from games.go.sgf import sgf_path
 
@@ -586,19 +665,33 @@ def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def _describe_result(match: Any) -> str:
+def _cap_score(match: Any, final: Any) -> str | None:
+    """The score that decided a Go game stopped by the move cap ("B+3.5"), else None."""
+    if not (match.truncated and match.winner is not None and final is not None
+            and match.game.startswith("go") and hasattr(final, "score")):
+        return None
+    from games.go.sgf import score_text
+
+    return score_text(final.score())
+
+
+def _describe_result(match: Any, cap_score: str | None = None) -> str:
     if match.status == "abandoned":
         return "abandoned"
     if len(match.agents) == 1:
         text = f"return {match.returns[0]:g} in {match.plies} steps"
     elif match.winner is not None:
-        text = f"{match.agents[match.winner]} wins"
+        text = f"{match.agents[match.winner]} wins" + (f", {cap_score}" if cap_score else "")
     else:
         text = "draw"
-    if match.truncated:
+    if match.truncated and len(match.agents) > 1 and match.winner is not None:
+        text += " (move cap reached, adjudicated by score)"
+    elif match.truncated:
         text += " (move cap reached)"
     if match.forfeit_player is not None:
         text += f"; {match.agents[match.forfeit_player]} forfeited: {match.forfeit_reason}"
+    if getattr(match, "resign_player", None) is not None:
+        text += f"; {match.agents[match.resign_player]} resigned"
     return text
 
 
@@ -636,12 +729,18 @@ def _window_front_end() -> Any:
     return window
 
 
-def _check_agents(refs: list[str], settings: Any) -> None:
-    """Build each agent once, so a bad reference is reported before any screen opens."""
-    from agents.registry import make_agent
+def _check_agents(refs: list[str], settings: Any, game: Any = None) -> None:
+    """Build each agent once, so a bad reference (or a model of another game) is reported
+    before any screen opens."""
+    from agents.registry import check_game, make_agent
 
     for ref in refs:
-        make_agent(ref, settings.roster_refs()).close()
+        agent = make_agent(ref, settings.roster_refs())
+        try:
+            if game is not None:
+                check_game(agent, game)
+        finally:
+            agent.close()
 
 
 def _require_terminal() -> None:
@@ -660,7 +759,7 @@ def _cmd_watch(args: argparse.Namespace, settings: Any) -> int:
     if args.ui == "window":
         return _window_front_end().watch(game.id, list(args.agents), args.speed,
                                          seed=args.seed, settings=settings)
-    _check_agents(list(args.agents), settings)
+    _check_agents(list(args.agents), settings, game)
     _require_terminal()
     from arena.tui import StartRequest, run_app
 
@@ -679,7 +778,7 @@ def _cmd_play(args: argparse.Namespace, settings: Any) -> int:
     if not (game.has_state and game.players == 2):
         raise UserError(f"game '{game.id}' is not a two-player board game; the terminal app "
                         f"plays tictactoe, connect4 and go5..go19 (try --ui window)")
-    _check_agents([args.vs], settings)
+    _check_agents([args.vs], settings, game)
     _require_terminal()
     from arena.tui import StartRequest, run_app
 

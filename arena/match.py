@@ -6,12 +6,16 @@ progress displays, front ends) what happened. Nothing here knows about a
 front end.
 
 An agent that raises, returns an illegal action or overruns its time loses
-the game by forfeit, with the reason recorded; the program goes on.
+the game by forfeit, with the reason recorded; the program goes on. An agent
+that raises agents.base.Resignation loses by resignation, which is no fault:
+the result says so (``end == "resignation"``, ``resign_player``), apart from
+forfeits.
 """
 
 from __future__ import annotations
 
 import operator
+import os
 import signal
 import threading
 import time
@@ -23,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agents.base import Agent, Insight, MatchContext, Resignation
+from agents.registry import check_game
 from arena.errors import UserError
 from games.registry import GameSpec
 
@@ -46,7 +51,8 @@ class MatchResult:
     seed: int
     agent_seeds: list[int]
     returns: list[float]
-    outcomes: list[str]  # per player: win, loss, draw; single-player: done, truncated, forfeit
+    outcomes: list[str]  # per player: win, loss, draw; single-player: done, truncated, forfeit,
+    # resigned
     moves: list[Move]
     started_at: float
     duration_s: float
@@ -57,6 +63,11 @@ class MatchResult:
     truncated: bool = False  # stopped by the move cap
     tag: str | None = None
     match_id: int | None = field(default=None, compare=False)  # set once stored
+    #: How the game ended: "played" (by the rules, or the move cap), "resignation",
+    #: "forfeit" (a fault: raised, illegal move, out of time) or "abandoned".
+    end: str = "played"
+    resign_player: int | None = None  # who resigned (end == "resignation")
+    resign_reason: str | None = None  # what the resigning agent said, e.g. "resigned"
 
     @property
     def plies(self) -> int:
@@ -179,11 +190,53 @@ class MoveClock:
         return box["value"]
 
 
+class HarnessFault(RuntimeError):
+    """The harness, not an agent, failed the game: it could not give a seat its time.
+
+    The game is void: `arena match` and tournaments play it again.
+    """
+
+
+#: An overrun is the machine's fault when the agent waited for a CPU this share of its limit.
+STARVED_SHARE = 0.25
+
+
+def cpu_wait_s() -> float | None:
+    """Seconds this process's threads have spent ready to run but waiting for a CPU.
+
+    From Linux's per-thread schedstat (run-queue wait); None where it is not available.
+    A seat that overran its clock while it waited this long was starved by the
+    machine (other processes held the cores), not slow by its own fault.
+    """
+    total = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as f:
+                    total += int(f.read().split()[1])
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
+def _overrun(player: int, limit: float | None, waited: float | None) -> BaseException:
+    """What an overrun of the clock is: the agent's forfeit, or a harness fault if starved."""
+    if limit is not None and waited is not None and waited > STARVED_SHARE * limit:
+        return HarnessFault(f"player {player} waited {waited:.1f} s of its {limit:g} s for a CPU "
+                            f"(the machine is oversubscribed); the game is void")
+    return _Forfeit(player, f"exceeded the time per move ({limit:g} s)")
+
+
 class _Forfeit(Exception):
-    def __init__(self, player: int, reason: str):
+    """Ends the game early: `player` loses, by forfeit or (resigned) by resignation."""
+
+    def __init__(self, player: int, reason: str, resigned: bool = False):
         super().__init__(reason)
         self.player = player
         self.reason = reason
+        self.resigned = resigned
 
 
 def agent_seed(seed: int, player: int) -> int:
@@ -240,6 +293,7 @@ def play_match(
         if getattr(agent, "needs_state", False) and game.new_state is None:
             raise UserError(f"agent '{agent.name}' needs a board game with a search state; "
                             f"game '{game.id}' has none")
+        check_game(agent, game)  # a connect four network in a Go game: refused, not forfeited
     env = game.env(render_mode=render_mode)
     env.reset(seed=seed)
     seats = list(env.possible_agents)
@@ -285,12 +339,15 @@ def play_match(
                     mask = info.get("action_mask")
                 agent = agents[player]
                 t0 = time.perf_counter()
+                waited0 = cpu_wait_s() if time_per_move is not None else None
                 try:
                     action = clock.call(agent.act, obs, mask) if agent.timed else agent.act(obs, mask)
                 except MoveTimeout:
-                    raise _Forfeit(player, f"exceeded the time per move ({time_per_move:g} s)") from None
+                    waited = cpu_wait_s()
+                    raise _overrun(player, time_per_move, None if waited is None or waited0 is None
+                                   else waited - waited0) from None
                 except Resignation as exc:
-                    raise _Forfeit(player, str(exc) or "resigned") from None
+                    raise _Forfeit(player, str(exc) or "resigned", resigned=True) from None
                 except Exception as exc:
                     raise _Forfeit(player, f"raised {type(exc).__name__}: {exc}") from None
                 think = time.perf_counter() - t0
@@ -311,13 +368,22 @@ def play_match(
                     event = MovePlayed(uid, move, insight, env)
                     for o in move_observers:
                         o.on_event(event)
-                if max_moves is not None and len(moves) >= max_moves and env.agents:
+                if max_moves is not None and len(moves) >= max_moves and _unfinished(env):
+                    # The move cap: a game with a rule for it (Go: the area score with
+                    # komi) is adjudicated; any other two-player game is a draw.
                     truncated = True
                     for s, r in env._cumulative_rewards.items():
                         totals[index[s]] += r
+                    verdict = _adjudicate(env)
+                    if verdict is not None:
+                        for s, r in zip(seats, verdict):
+                            totals[index[s]] += float(r)
                     break
     except _Forfeit as f:
         forfeit = f
+    except HarnessFault:  # void: nothing to record; the caller plays the game again
+        env.close()
+        raise
     except KeyboardInterrupt:
         status = "abandoned"
         result = _result(uid, game, names, seed, seeds, totals, moves, started, t_start,
@@ -334,6 +400,21 @@ def play_match(
     return result
 
 
+def _unfinished(env: Any) -> bool:
+    """True while the game goes on: someone is still in it and the one to move is not done."""
+    if not env.agents:
+        return False
+    seat = env.agent_selection
+    return not (env.terminations.get(seat) or env.truncations.get(seat))
+
+
+def _adjudicate(env: Any) -> Sequence[float] | None:
+    """Each seat's reward for a game stopped by the move cap here, if the game has a rule
+    for it (BoardGameEnv.adjudicate); None means a draw."""
+    adjudicate = getattr(env.unwrapped, "adjudicate", None)
+    return adjudicate() if callable(adjudicate) else None
+
+
 def _result(uid: str, game: GameSpec, names: list[str], seed: int, seeds: list[int],
             totals: list[float], moves: list[Move], started: float, t_start: float,
             forfeit: _Forfeit | None, truncated: bool, status: str, tag: str | None) -> MatchResult:
@@ -343,16 +424,21 @@ def _result(uid: str, game: GameSpec, names: list[str], seed: int, seeds: list[i
         returns = [1.0] * players
         returns[forfeit.player] = -1.0
     outcomes, winner = _outcomes(returns, players)
+    resigned = forfeit is not None and forfeit.resigned
     if players == 1 and forfeit is not None:
-        outcomes = ["forfeit"]
+        outcomes = ["resigned" if resigned else "forfeit"]
     elif players == 1 and truncated:
         outcomes = ["truncated"]
+    end = "resignation" if resigned else "forfeit" if forfeit is not None else "played"
     if status == "abandoned":
-        outcomes, winner = ["abandoned"] * players, None
+        outcomes, winner, end = ["abandoned"] * players, None, "abandoned"
+    faulted = forfeit if forfeit is not None and not resigned else None
     return MatchResult(
         uid=uid, game=game.id, agents=names, seed=seed, agent_seeds=seeds, returns=returns,
         outcomes=outcomes, moves=moves, started_at=started,
         duration_s=time.perf_counter() - t_start, status=status, winner=winner,
-        forfeit_player=forfeit.player if forfeit else None,
-        forfeit_reason=forfeit.reason if forfeit else None, truncated=truncated, tag=tag,
+        forfeit_player=faulted.player if faulted else None,
+        forfeit_reason=faulted.reason if faulted else None, truncated=truncated, tag=tag,
+        end=end, resign_player=forfeit.player if resigned else None,
+        resign_reason=forfeit.reason if resigned else None,
     )

@@ -1,8 +1,9 @@
 """A series of games between the same agents: what `arena match` runs.
 
 Colours alternate game by game, game i is played with seed + i, and the
-summary counts wins, draws, losses and forfeits per entrant (or the mean
-return ± 95% CI for single-player games).
+summary counts wins, draws, losses, forfeits and resignations per entrant (or
+the mean return ± 95% CI for single-player games). A resignation is a loss,
+counted apart from forfeits (faults: a crash, an illegal move, a timeout).
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.base import Agent
-from arena.match import MatchResult, Observer, play_match
+from arena.errors import UserError
+from arena.match import HarnessFault, MatchResult, Observer, play_match
 from arena.stats import mean_ci95
 from games.registry import GameSpec
+
+
+#: Times a game voided by the harness is tried before the series gives up.
+VOID_ATTEMPTS = 3
 
 
 @dataclass
@@ -25,6 +31,7 @@ class EntrantStats:
     draws: int = 0
     losses: int = 0
     forfeits: int = 0  # games this entrant lost by forfeit
+    resigned: int = 0  # games this entrant lost by resigning
     returns: list[float] = field(default_factory=list)
 
     @property
@@ -35,7 +42,7 @@ class EntrantStats:
     def to_dict(self) -> dict[str, Any]:
         return {"agent": self.agent, "games": self.games, "wins": self.wins,
                 "draws": self.draws, "losses": self.losses, "forfeits": self.forfeits,
-                "score": round(self.score, 4)}
+                "resigned": self.resigned, "score": round(self.score, 4)}
 
 
 @dataclass
@@ -57,6 +64,11 @@ class SeriesResult:
                             "reason": r.forfeit_reason})
         return out
 
+    def resignations(self) -> list[dict[str, Any]]:
+        return [{"match_id": r.match_id, "agent": r.agents[r.resign_player],
+                 "reason": r.resign_reason}
+                for r in self.results if r.resign_player is not None]
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"game": self.game, "games": len(self.results), "seed": self.seed,
                                 "match_ids": [r.match_id for r in self.results]}
@@ -69,6 +81,7 @@ class SeriesResult:
         else:
             data["agents"] = [e.to_dict() for e in self.entrants]
         data["forfeits"] = self.forfeits()
+        data["resignations"] = self.resignations()
         return data
 
 
@@ -83,8 +96,13 @@ def run_series(
     max_moves: int | None = None,
     observers: Sequence[Observer] = (),
     on_game: Callable[[int, MatchResult], None] | None = None,
+    on_void: Callable[[int, str], None] | None = None,
 ) -> SeriesResult:
-    """Play `games` games; entrant k plays seat (k + i) mod players in game i."""
+    """Play `games` games; entrant k plays seat (k + i) mod players in game i.
+
+    A game the harness voids (arena.match.HarnessFault: a seat was starved of
+    CPU) is played again, up to VOID_ATTEMPTS times; `on_void` hears each.
+    """
     entrants = [EntrantStats(name) for name in names]
     results = []
     n = len(agents)
@@ -93,11 +111,20 @@ def run_series(
         seated = [0] * n
         for k, seat in enumerate(order):
             seated[seat] = k
-        result = play_match(
-            game, [agents[k] for k in seated], names=[names[k] for k in seated],
-            seed=seed + i, time_per_move=time_per_move, max_moves=max_moves,
-            observers=observers,
-        )
+        for attempt in range(1, VOID_ATTEMPTS + 1):
+            try:
+                result = play_match(
+                    game, [agents[k] for k in seated], names=[names[k] for k in seated],
+                    seed=seed + i, time_per_move=time_per_move, max_moves=max_moves,
+                    observers=observers,
+                )
+                break
+            except HarnessFault as fault:  # the machine starved a seat: play the game again
+                if on_void is not None:
+                    on_void(i, str(fault))
+                if attempt == VOID_ATTEMPTS:
+                    raise UserError(f"game {i + 1} was void {VOID_ATTEMPTS} times: {fault}; "
+                                    "free some cores or raise --time-per-move") from None
         for seat, k in enumerate(seated):
             stats = entrants[k]
             stats.games += 1
@@ -111,6 +138,8 @@ def run_series(
                 stats.losses += 1
             if result.forfeit_player == seat:
                 stats.forfeits += 1
+            if result.resign_player == seat:
+                stats.resigned += 1
         results.append(result)
         if on_game is not None:
             on_game(i, result)

@@ -44,7 +44,7 @@ def test_builtin_with_parameters():
     ("ref", "message"),
     [
         ("nobody", "unknown agent 'nobody'"),
-        ("mcts:simz=3", "unknown parameter 'simz' (known: sims, c)"),
+        ("mcts:simz=3", "unknown parameter 'simz' (known: sims, c, time)"),
         ("mcts:sims=many", "parameter sims='many' is not an int"),
         ("mcts:sims=0", "sims must be at least 1"),
         ("mcts:sims", "parameter 'sims' is not key=value"),

@@ -46,7 +46,12 @@ class Backend(Protocol):
 
     @property
     def slots(self) -> int:
-        """How many games it runs at once."""
+        """How many games it holds at once (playing, or queued behind one that plays)."""
+        ...
+
+    @property
+    def playing(self) -> int:
+        """How many games play at the same moment (worker processes, or CPUs)."""
         ...
 
     def submit(self, job: GameJob) -> None:
@@ -160,6 +165,10 @@ class LocalBackend:
     def slots(self) -> int:
         return self.processes * PIPELINE_DEPTH
 
+    @property
+    def playing(self) -> int:
+        return self.processes
+
     def submit(self, job: GameJob) -> None:
         for w in [w for w in self.workers if not w.jobs and not w.process.is_alive()]:
             w.conn.close()  # died while idle (killed from outside): replace it
@@ -262,6 +271,32 @@ def _check_reachable(address: str) -> None:
                         f"{exc.strerror or exc}") from None
 
 
+def _mentions_auth(exc: BaseException) -> bool:
+    """True if `exc` or an exception behind it is about authentication (InvalidAuthToken)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = f"{type(current).__name__} {current}".lower()
+        if "unauthenticated" in text or ("auth" in text and "token" in text):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def ray_init_error(exc: BaseException, address: str | None) -> UserError:
+    """The one line for a failed ray.init; it names Ray's token settings when the cluster
+    refused us for want of its token (Ray 2.52+ with RAY_AUTH_MODE=token)."""
+    where = f"at '{address}'" if address else "locally"
+    if _mentions_auth(exc):
+        return UserError(f"--address: the Ray cluster {where} requires token authentication "
+                         f"(InvalidAuthToken): set RAY_AUTH_MODE=token and the cluster's token "
+                         f"in RAY_AUTH_TOKEN (or in a file named by RAY_AUTH_TOKEN_PATH; default "
+                         f"~/.ray/auth_token), then run again")
+    return UserError(f"--address: cannot reach a Ray cluster {where}: "
+                     f"{' '.join(str(exc).split())}")
+
+
 class RayBackend:
     """Each game a Ray task (one CPU) on the cluster at `address` (default: a local one).
 
@@ -283,20 +318,23 @@ class RayBackend:
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                where = f"at '{address}'" if address else "locally"
-                raise UserError(f"--address: cannot reach a Ray cluster {where}: "
-                                f"{' '.join(str(exc).split())}") from None
+            except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
+                raise ray_init_error(exc, address) from None
             self._started_here = True
         self._play = ray.remote(num_cpus=1, max_retries=0)(play_job)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         # Tasks beyond the CPUs wait in Ray's queue, so a CPU never waits for the driver.
-        self._slots = max(1, concurrency or cpus) * PIPELINE_DEPTH
+        self._playing = max(1, concurrency or cpus)
+        self._slots = self._playing * PIPELINE_DEPTH
         self.pending: dict[Any, GameJob] = {}
 
     @property
     def slots(self) -> int:
         return self._slots
+
+    @property
+    def playing(self) -> int:
+        return self._playing
 
     def submit(self, job: GameJob) -> None:
         self.pending[self._play.remote(job)] = job

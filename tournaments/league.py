@@ -477,7 +477,7 @@ class _LeagueRunner:
             wanted = min(self.spec.concurrency or cores, cores)
             self.backend = _InlineBackend() if wanted == 1 else make_backend("local", wanted)
         backend = self.backend
-        self.say(f"  playing {len(queue)} of {total} games ({backend.slots} at a time)")
+        self.say(f"  playing {len(queue)} of {total} games ({getattr(backend, 'playing', backend.slots)} at a time)")
         rows = {g.key: g for g in queue}
         pending = list(queue)
         in_flight: set[str] = set()

@@ -119,10 +119,11 @@ def run_tournament(
             record = records.open_tournament(store, spec, source)
             if backend_name == "local":
                 cores = default_concurrency()
-                if wanted is not None and wanted > cores:
-                    progress.message(f"concurrency {wanted} is more than the {cores} cores; "
-                                     f"using {cores}")
-                wanted = min(wanted or cores, cores)
+                if wanted is not None and wanted > cores:  # asked for: honoured, with a warning
+                    progress.message(f"concurrency {wanted} is more than the {cores} cores: "
+                                     "games share cores, and one whose seat is starved of "
+                                     "CPU is void and played again")
+                wanted = wanted or cores
             runner = _Runner(store, record, roster, settings.data_dir, progress)
             pool = make_backend(backend_name, wanted, address)
             try:
@@ -164,7 +165,7 @@ class _Runner:
 
     def run(self, backend: Backend) -> RunReport:
         self.progress.begin(self.spec.name, self.total, self.settled, backend.name,
-                            backend.slots)
+                            getattr(backend, "playing", backend.slots))
         try:
             while self.stop_note is None:
                 self.queue = deque(records.games(self.store, self.tid, "planned"))
@@ -221,6 +222,8 @@ class _Runner:
         note = None
         if result.forfeit_player is not None:
             note = f"{row.seats[result.forfeit_player]} forfeited: {result.forfeit_reason}"
+        elif result.resign_player is not None:  # a loss, but no crash: strikes reset above
+            note = f"{row.seats[result.resign_player]} resigned"
         withdrawals = {name: f"withdrawn after {n} crashes in a row (last: "
                              f"{result.forfeit_reason})"
                        for name, n in strikes.items()

@@ -199,10 +199,12 @@ def play_job(job: GameJob, blame: BlameCell | None = None) -> GameOutcome:
     An agent that crashed (see `is_crash`) or met a harness fault is closed and
     built afresh for its next game.
     """
-    from arena.match import play_match
+    from agents.threads import apply_thread_policy
+    from arena.match import HarnessFault, play_match
     from games.registry import resolve_game
 
     global _blame
+    apply_thread_policy("play")  # one torch thread a worker: see agents/threads.py
     _blame = blame if blame is not None else _NoBlame()
     me = worker_name()
     try:
@@ -222,6 +224,8 @@ def play_job(job: GameJob, blame: BlameCell | None = None) -> GameOutcome:
             result = play_match(game, agents, names=job.seats, seed=job.seed,
                                 time_per_move=job.time_per_move, max_moves=job.max_moves,
                                 tag=job.tag)
+        except HarnessFault as exc:  # a seat was starved of CPU: void, and nobody's fault
+            return GameOutcome(job.key, void_reason=f"on {me}: {exc}", worker=me)
         except Exception as exc:  # play_match turns agents' faults into forfeits; this is ours
             for key in keys:
                 _forget(key)

@@ -1,4 +1,4 @@
-"""`alphago:<run dir>[,sims=N,lambda=L,rollouts=K]`: AlphaGo's search, on agents/alphazero/mcts.py.
+"""`alphago:<run dir>[,sims=N,lambda=L,rollouts=K,time=S]`: AlphaGo's search, on agents/alphazero/mcts.py.
 
 The tree search is AlphaZero's PUCT (agents/alphazero/mcts.py); what makes
 it AlphaGo's is the evaluator it is given, which returns for a batch of leaf
@@ -39,6 +39,7 @@ import torch
 from agents.alphago.nets import POLICY, VALUE, load_net
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.mcts import SearchConfig
+from agents.base import ThinkingClock
 from agents.learner import resolve_device
 from arena.errors import UserError
 from games.go.state import GoState
@@ -109,7 +110,7 @@ class AlphaGoAgent(AlphaZeroAgent):
 
     def __init__(self, run: str, sims: int | None = None, lam: float | None = None,
                  rollouts: int | None = None, batch: int = 8, c_init: float = 1.25,
-                 seed: int = 0, device: str = "auto") -> None:
+                 seed: int = 0, device: str = "auto", time: float | None = None) -> None:
         directory = Path(run).expanduser()
         if (directory / "meta.json").is_file() and not (directory / "sl").is_dir():
             directory = directory.parent  # a run's last/ checkpoint names its run
@@ -139,5 +140,6 @@ class AlphaGoAgent(AlphaZeroAgent):
         self.sims = sims
         self.batch = batch
         self.search_config = SearchConfig(sims=sims, c_init=c_init)
+        self.clock = ThinkingClock(time)
         self.tree = None
         self._searched = None

@@ -17,7 +17,8 @@ import numpy as np
 from agents.alphazero.evaluators import TorchEvaluator
 from agents.alphazero.mcts import MCTS, SearchConfig
 from agents.alphazero.network import load_net
-from agents.base import ActionInsight, Insight, MatchContext, Resignation, SearchAgent
+from agents.base import (ActionInsight, Insight, MatchContext, Resignation, SearchAgent,
+                         ThinkingClock)
 from agents.learner import resolve_device
 from arena.errors import UserError
 
@@ -30,13 +31,15 @@ class AlphaZeroAgent(SearchAgent):
     """PUCT search with a policy+value network loaded from a checkpoint directory.
 
     `resign` (e.g. -0.95): resign when the best move's value falls below it;
-    None never resigns.
+    None never resigns. `time` caps each move's search in seconds (the clock of
+    the match or of a GTP controller caps it too); `sims` stays the upper bound.
     """
 
     name = "alphazero"
 
     def __init__(self, checkpoint: str, sims: int | None = None, batch: int = 8,
-                 c_init: float = 1.25, resign: float | None = None, device: str = "auto") -> None:
+                 c_init: float = 1.25, resign: float | None = None, device: str = "auto",
+                 time: float | None = None) -> None:
         if sims is not None and sims < 1:
             raise ValueError(f"sims must be at least 1, got {sims}")
         if batch < 1:
@@ -50,6 +53,7 @@ class AlphaZeroAgent(SearchAgent):
         self.sims = sims
         self.batch = batch
         self.search_config = SearchConfig(sims=sims, c_init=c_init, resign_threshold=resign)
+        self.clock = ThinkingClock(time)
         self.tree: MCTS | None = None
         self._searched: Any = None  # the root of the last search; explain() reads it after the move
 
@@ -64,10 +68,11 @@ class AlphaZeroAgent(SearchAgent):
         self._searched = None
 
     def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
+        deadline = self.clock.deadline()
         if self.tree is None:
             self.tree = MCTS(self.state, self.search_config, self.rng)
         tree = self.tree
-        tree.search(self.evaluator, self.sims, batch=self.batch)
+        self.last_sims = tree.search(self.evaluator, self.sims, batch=self.batch, deadline=deadline)
         self._searched = tree.root
         if tree.should_resign():
             raise Resignation(f"value {tree.best_value():+.2f} is below {self.search_config.resign_threshold}")
@@ -109,5 +114,7 @@ class AlphaZeroAgent(SearchAgent):
                                (float(root.Q[i]) + 1.0) / 2.0, visits=int(root.N[i]),
                                prior=float(root.clean_prior[i]))
                  for i in order if root.N[i] > 0]
-        return Insight("mcts", moves, value=root.value_sum / root.visits,
+        # The root's mean value is for the side to move there (the mover), in [-1, 1]: as a
+        # win rate in [0, 1], the scale of the moves' scores.
+        return Insight("mcts", moves, value=(root.value_sum / root.visits + 1.0) / 2.0,
                        note=f"{int(root.visits)} visits at the root")

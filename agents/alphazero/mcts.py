@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gc
 import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -391,18 +392,29 @@ class MCTS:
 
     # -- whole searches ----------------------------------------------------
 
-    def search(self, evaluate: Evaluate, sims: int | None = None, batch: int = 1) -> None:
-        """Run `sims` simulations (default config.sims) from the root.
+    def search(self, evaluate: Evaluate, sims: int | None = None, batch: int = 1,
+               deadline: float | None = None) -> int:
+        """Run `sims` simulations (default config.sims) from the root; returns how many ran.
 
         With batch > 1, up to `batch` leaves go to `evaluate` in one call,
-        kept apart by the virtual loss.
+        kept apart by the virtual loss. With a `deadline` (a time.perf_counter()
+        value) the search stops at the first batch boundary past it, after at
+        least one batch, so that a move is always ready in time.
         """
+        todo = self.config.sims if sims is None else sims
         with paused_gc():
-            self._search(evaluate, self.config.sims if sims is None else sims, batch)
+            left = self._search(evaluate, todo, batch, deadline)
+        return todo - left
 
-    def _search(self, evaluate: Evaluate, todo: int, batch: int) -> None:
+    def _search(self, evaluate: Evaluate, todo: int, batch: int,
+                deadline: float | None = None) -> int:
         vl = self.config.virtual_loss if batch > 1 else 0.0
+        clock = time.perf_counter
+        first = True
         while todo > 0:
+            if deadline is not None and not first and self.root.expanded and clock() >= deadline:
+                return todo
+            first = False
             pendings: list[Pending] = []
             for _ in range(min(batch, todo)):
                 collisions = self.collisions
@@ -412,7 +424,7 @@ class MCTS:
                         break  # the walk hit a leaf in flight: evaluate what we have
                     todo -= 1
                     if self.root.terminal:
-                        return
+                        return 0
                     continue
                 pendings.append(pending)
             if pendings:
@@ -420,6 +432,7 @@ class MCTS:
                 for k, pending in enumerate(pendings):
                     self.expand(pending, priors[k], float(values[k]))
                 todo -= len(pendings)
+        return 0
 
     def add_root_noise(self) -> None:
         """Mix fresh Dirichlet noise into the root's (noise-free) priors."""

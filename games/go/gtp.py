@@ -50,12 +50,26 @@ class GtpError(Exception):
 
 @dataclass
 class TimeSettings:
-    """What time_settings and time_left said (stored; the engine does not keep time)."""
+    """What time_settings and time_left said; genmove plans the agent's time from it."""
 
     main_time: int = 0
     byo_yomi_time: int = 0
     byo_yomi_stones: int = 0
     left: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # (seconds, stones) per colour
+    told: tuple[bool, bool] = (False, False)  # per colour: has time_left spoken since time_settings
+    settled: bool = False  # time_settings was given
+
+    def clock(self, colour: int) -> tuple[float | None, int]:
+        """(seconds left, moves they are for; 0 = the rest of the game) for `colour`'s
+        next move, or (None, 0) when there is no limit."""
+        if self.told[colour]:
+            seconds, stones = self.left[colour]
+            return float(seconds), stones
+        if not self.settled or (self.byo_yomi_time == 0 and self.main_time == 0):
+            return None, 0  # GTP: byo-yomi time 0 with main time 0 means no time limit
+        if self.main_time > 0:
+            return float(self.main_time), 0
+        return float(self.byo_yomi_time), max(1, self.byo_yomi_stones)
 
 
 def _clean(line: str) -> str:
@@ -300,6 +314,7 @@ class GtpEngine:
             self._bring_agent_up(colour)
             if isinstance(self.agent, SearchAgent):
                 self.agent.state = position.copy()
+            self.agent.set_clock(*self.time.clock(colour))  # the search plans its time by it
             mask = position.legal_mask()
             action = self.agent.act(position.observation(colour), mask.copy())
         except Exception as exc:  # the agent failed this move; the session goes on
@@ -339,6 +354,7 @@ class GtpEngine:
         if min(values) < 0:
             raise GtpError("syntax error")
         self.time.main_time, self.time.byo_yomi_time, self.time.byo_yomi_stones = values
+        self.time.settled, self.time.told = True, (False, False)
         return ""
 
     def _cmd_time_left(self, args: list[str]) -> str:
@@ -348,6 +364,9 @@ class GtpEngine:
         left = list(self.time.left)
         left[colour] = (seconds, stones)
         self.time.left = (left[0], left[1])
+        told = list(self.time.told)
+        told[colour] = True
+        self.time.told = (told[0], told[1])
         return ""
 
 
