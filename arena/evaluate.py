@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from agents.base import Agent
 from arena.match import play_match
 from arena.stats import mean_ci95
@@ -9,11 +11,19 @@ from games.registry import GameSpec, resolve_game
 
 
 def episode_returns(agent: Agent, game: GameSpec | str, episodes: int, seed: int = 10_000,
-                    max_moves: int | None = None) -> list[float]:
-    """The agent's return in `episodes` episodes seeded seed, seed+1, ... (through the match loop)."""
+                    max_moves: int | None = None,
+                    on_episode: Callable[[int, float], None] | None = None) -> list[float]:
+    """The agent's return in `episodes` episodes seeded seed, seed+1, ... (through the match loop).
+
+    `on_episode(done, episode_return)` is called after each episode (for progress).
+    """
     spec = resolve_game(game) if isinstance(game, str) else game
-    return [play_match(spec, [agent], seed=seed + i, max_moves=max_moves).returns[0]
-            for i in range(episodes)]
+    returns: list[float] = []
+    for i in range(episodes):
+        returns.append(play_match(spec, [agent], seed=seed + i, max_moves=max_moves).returns[0])
+        if on_episode is not None:
+            on_episode(i + 1, returns[-1])
+    return returns
 
 
 def evaluate(agent: Agent, game: GameSpec | str, episodes: int, seed: int = 10_000,

@@ -7,9 +7,13 @@ A run directory holds:
 - ``episodes.csv``: every training episode (step, return, length, seconds);
 - ``evals.csv``: every evaluation (step, mean, ci95);
 - ``tb/``: TensorBoard logs;
-- ``run.json``: algorithm, game, hyperparameters, target steps.
+- ``run.json``: algorithm, game, hyperparameters, target steps;
+- ``heartbeat.json``: the training process (pid, host), its step, speed and ETA,
+  rewritten every few seconds, then its final state (arena/heartbeat.py).
 
-The first Ctrl-C saves a checkpoint and exits cleanly; a second one aborts.
+The first Ctrl-C (or a SIGINT from the Training screen) saves a checkpoint and
+exits cleanly; a second one aborts. Progress goes to stderr: a line redrawn in
+place on a terminal, plain lines every 10 s elsewhere (arena/progress.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from agents.checkpoint import atomic_write_json, read_meta
 from agents.learner import Learner, TrainHooks, config_from_dict, resolve_device
 from arena.errors import UserError
 from arena.evaluate import evaluate
+from arena.heartbeat import Heartbeat
+from arena.progress import ProgressLine, eta_seconds, format_duration, format_eta
 from games.registry import GameSpec, resolve_game
 
 
@@ -56,7 +62,7 @@ class Trainer(TrainHooks):
 
     def __init__(self, learner: Learner, game: GameSpec, run_dir: Path, until_step: int, *,
                  eval_every: int, eval_episodes: int, checkpoint_every: int,
-                 progress: bool = True, tensorboard: bool = True):
+                 progress: ProgressLine | None = None, tensorboard: bool = True):
         self.learner = learner
         self.game = game
         self.run_dir = run_dir
@@ -64,8 +70,9 @@ class Trainer(TrainHooks):
         self.eval_every = eval_every
         self.eval_episodes = eval_episodes
         self.checkpoint_every = checkpoint_every
-        self.progress = progress
+        self.progress = progress  # None: no progress shown
         self.stop_requested = False
+        self.step_now = learner.steps  # the latest step a hook saw (the heartbeat reads it)
         self.recent: deque[float] = deque(maxlen=100)
         self.best = float("-inf")
         best_meta = run_dir / "best" / "meta.json"
@@ -89,12 +96,12 @@ class Trainer(TrainHooks):
         if self.board_game:
             self.next_eval = None
         self.next_checkpoint = (learner.steps // checkpoint_every + 1) * checkpoint_every
-        self.last_draw = 0.0
         self.last_loss: float | None = None
         self.eval_history: list[tuple[int, float, float]] = []
 
     # -- hooks -------------------------------------------------------------
     def episode(self, step: int, episode_return: float, length: int) -> None:
+        self.step_now = step
         self.recent.append(float(episode_return))
         self.episodes.row(step, f"{episode_return:.6g}", length,
                           f"{time.perf_counter() - self.start_time:.2f}")
@@ -110,16 +117,15 @@ class Trainer(TrainHooks):
                 self.tb.add_scalar(f"train/{key}", value, step)
 
     def tick(self, step: int) -> bool:
+        self.step_now = step
         if self.next_eval is not None and step >= self.next_eval:
             self.evaluate(step)
             self.next_eval += self.eval_every
         if step >= self.next_checkpoint:
             self.learner.save(self.run_dir / "last", with_train_state=True)
             self.next_checkpoint += self.checkpoint_every
-        now = time.perf_counter()
-        if self.progress and now - self.last_draw > 0.5:
+        if self.progress is not None and self.progress.due():
             self.draw(step)
-            self.last_draw = now
         return not self.stop_requested
 
     # -- work --------------------------------------------------------------
@@ -141,19 +147,34 @@ class Trainer(TrainHooks):
         return mean, ci
 
     def draw(self, step: int, final: bool = False) -> None:
+        """Show the progress line (the last one with final=True: the time taken, no ETA)."""
+        if self.progress is None:
+            return
         elapsed = time.perf_counter() - self.start_time
         done = step - self.start_step
         rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.until_step - step) / rate if rate > 0 else 0.0
-        width = 24
-        filled = int(width * min(step / max(self.until_step, 1), 1.0))
-        recent = f"{sum(self.recent) / len(self.recent):8.1f}" if self.recent else "       -"
+        live = self.progress.live
+        recent = sum(self.recent) / len(self.recent) if self.recent else None
+        recent_text = (f"{recent:8.1f}" if live else f"{recent:.1f}") if recent is not None else (
+            "       -" if live else "-")
         best = f"{self.best:.1f}" if self.best > float("-inf") else "-"
-        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {step:>9,}/{self.until_step:,} "
-                f"{rate:7.0f} steps/s  return {recent}  best eval {best}  "
-                f"ETA {int(eta // 60)}:{int(eta % 60):02d} ")
-        sys.stderr.write(line + ("\n" if final else ""))
-        sys.stderr.flush()
+        if final:
+            end = f"{'stopped' if self.stop_requested else 'done'} in {format_duration(elapsed)}"
+        else:
+            end = f"ETA {format_eta(eta_seconds(step, self.until_step, rate))}"
+        if live:
+            width = 24
+            filled = int(width * min(step / max(self.until_step, 1), 1.0))
+            line = (f"[{'#' * filled}{'.' * (width - filled)}] {step:>9,}/{self.until_step:,} "
+                    f"{rate:7.0f} steps/s  return {recent_text}  best eval {best}  {end} ")
+        else:
+            percent = min(100.0 * step / max(self.until_step, 1), 100.0)
+            line = (f"step {step:,}/{self.until_step:,} ({percent:.0f}%)  {rate:.0f} steps/s  "
+                    f"return {recent_text}  best eval {best}  {end}")
+        if final:
+            self.progress.finish(line)
+        else:
+            self.progress.show(line)
 
     def close(self) -> None:
         self.episodes.close()
@@ -167,8 +188,13 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
                  out: Path | None = None, resume: Path | None = None,
                  overrides: list[str] | None = None, eval_every: int | None = None,
                  eval_episodes: int = 20, progress: bool | None = None,
-                 data_dir: Path | None = None) -> dict[str, Any]:
-    """Train (or resume) a run; returns a summary. Ctrl-C saves and returns early."""
+                 runs_dir: Path | None = None) -> dict[str, Any]:
+    """Train (or resume) a run; returns a summary. Ctrl-C saves and returns early.
+
+    Without `out`, the run directory is made under `runs_dir` (default ./runs).
+    `progress`: None or True shows progress on stderr (redrawn on a terminal,
+    plain lines elsewhere); False shows none.
+    """
     torch_device = resolve_device(device)
     if resume is not None:
         run_dir = Path(resume)
@@ -202,7 +228,7 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
             # The learners' schedules (epsilon, learning-rate and clip anneals) end here.
             config = replace(config, total_steps=until)
         eval_every = eval_every or int(hyper_eval or max(until // 20, 1000))
-        base = data_dir if data_dir is not None else Path("runs")
+        base = Path(runs_dir) if runs_dir is not None else Path("runs")
         run_dir = Path(out) if out is not None else base / f"{algo}-{game.id}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
         if (run_dir / "run.json").exists():
             raise UserError(f"--out: '{run_dir}' already holds a run; use --resume to continue it")
@@ -217,8 +243,10 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
                         "pass a larger --steps to train on")
     trainer = Trainer(learner, game, run_dir, until, eval_every=eval_every,
                       eval_episodes=eval_episodes, checkpoint_every=max(eval_every, 1000),
-                      progress=sys.stderr.isatty() if progress is None else progress)
+                      progress=None if progress is False else ProgressLine())
+    heartbeat = Heartbeat(run_dir, lambda: trainer.step_now, until).start()
     interrupted = _install_sigint(trainer)
+    state, error = "crashed", None
     try:
         learner.train(until, trainer)
         learner.save(run_dir / "last", with_train_state=True)
@@ -228,10 +256,18 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
             final = trainer.eval_history[-1][1:]
         else:
             final = trainer.evaluate(learner.steps)
+        state = "stopped" if trainer.stop_requested or learner.steps < until else "finished"
+    except KeyboardInterrupt:
+        state = "stopped"
+        raise
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         interrupted()
-        if trainer.progress:
-            trainer.draw(learner.steps, final=True)
+        trainer.step_now = learner.steps
+        trainer.draw(learner.steps, final=True)
+        heartbeat.end(state, error)  # after the checkpoint: "stopped" means it is saved
         trainer.close()
     summary = {"run_dir": str(run_dir), "algo": learner.algo, "game": game.id,
                "steps": learner.steps, "stopped_early": trainer.stop_requested,
@@ -279,7 +315,10 @@ def _install_sigint(trainer: Trainer):
         if trainer.stop_requested:
             raise KeyboardInterrupt
         trainer.stop_requested = True
-        sys.stderr.write("\nstopping: saving a checkpoint (Ctrl-C again to abort)\n")
+        live = trainer.progress is not None and trainer.progress.live
+        sys.stderr.write(("\n" if live else "")
+                         + "stopping: saving a checkpoint (Ctrl-C again to abort)\n")
+        sys.stderr.flush()
 
     old = signal.signal(signal.SIGINT, handler)
     return lambda: signal.signal(signal.SIGINT, old)

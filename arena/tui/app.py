@@ -36,7 +36,8 @@ class StartRequest:
 
 
 class ArenaApp(App):
-    """The Arena terminal app. `settings` default to load_settings(); runs are read from `runs_dir`."""
+    """The Arena terminal app. `settings` default to load_settings(); runs are read from
+    `runs_dir` (default: the settings' runs_dir, from arena.toml)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "Arena"
@@ -44,7 +45,7 @@ class ArenaApp(App):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, settings: Settings | None = None, *, start: StartRequest | None = None,
-                 runs_dir: Path | str = "runs", models_dir: Path | str = MODELS_DIR):
+                 runs_dir: Path | str | None = None, models_dir: Path | str = MODELS_DIR):
         super().__init__()
         # Gymnasium draws frames with pygame; without a display SDL would print
         # warnings straight onto the terminal the app is drawing on.
@@ -52,7 +53,7 @@ class ArenaApp(App):
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         self.settings = settings if settings is not None else load_settings()
         self.start_request = start
-        self.runs_dir = Path(runs_dir)
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else self.settings.runs_dir
         self.models_dir = Path(models_dir)
 
     def on_mount(self) -> None:

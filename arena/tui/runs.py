@@ -2,7 +2,10 @@
 
 A run directory (see arena/train.py) is read, never written, except for
 ``train.log`` and ``train.pid`` when the app itself starts the run: the log
-keeps the subprocess's output, the pid lets a later session stop it.
+keeps the subprocess's output. Whether a run trains now, how fast, and which
+process to stop, comes from the trainer's ``heartbeat.json``, so a run started
+anywhere (a terminal, another session) is followed and stopped alike; the pid
+file only covers the seconds before a run's first heartbeat.
 Everything here is cheap enough to call once a second.
 """
 
@@ -20,8 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.checkpoint import atomic_write_json
+from arena.heartbeat import FINAL_STATES, heartbeat_state, local_pid, read_heartbeat
+
 LOG_NAME = "train.log"
 PID_NAME = "train.pid"
+#: in the data dir: the paths opened on the Training screen, kept between sessions
+OPENED_NAME = "opened_runs.json"
 
 
 @dataclass
@@ -49,12 +57,14 @@ class RunStatus:
     steps_per_s: float | None = None
     eta_s: float | None = None
     checkpoints: list[Checkpoint] = field(default_factory=list)
-    pid: int | None = None  # the training process, while it runs
+    pid: int | None = None  # the training process on this machine, while it runs
+    host: str | None = None  # where the training process runs (from its heartbeat)
+    live_state: str | None = None  # from the heartbeat or the pid: running, crashed, ...
     log_tail: list[str] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
-        return self.pid is not None
+        return self.live_state == "running"
 
     @property
     def best_eval(self) -> float | None:
@@ -62,9 +72,13 @@ class RunStatus:
 
     @property
     def state(self) -> str:
-        """running, finished (reached its target), stopped (has a checkpoint), or starting."""
-        if self.running:
-            return "running"
+        """running, not responding, finished, stopped, crashed, or not started.
+
+        From the heartbeat when the run has one; older runs from their files:
+        finished (reached its target), stopped (has a checkpoint).
+        """
+        if self.live_state is not None:
+            return self.live_state
         if self.total_steps is not None and self.step >= self.total_steps:
             return "finished"
         if self.checkpoints:
@@ -107,8 +121,65 @@ def list_runs(runs_dir: Path) -> list[Path]:
     """The run directories under `runs_dir`, newest first."""
     if not runs_dir.is_dir():
         return []
-    runs = [p for p in runs_dir.iterdir() if p.is_dir() and (is_run_dir(p) or (p / LOG_NAME).exists())]
-    return sorted(runs, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    try:
+        runs = [p for p in runs_dir.iterdir()
+                if p.is_dir() and (is_run_dir(p) or (p / LOG_NAME).exists())]
+    except OSError:
+        return []
+    return sorted(runs, key=_mtime, reverse=True)
+
+
+def _mtime(path: Path) -> tuple[float, str]:
+    try:
+        return (path.stat().st_mtime, path.name)
+    except OSError:
+        return (0.0, path.name)
+
+
+def gather_runs(runs_dir: Path, opened: list[Path]) -> list[Path]:
+    """The runs under `runs_dir` and under each opened path, newest first, each once.
+
+    An opened path is a run directory (listed itself) or a folder of runs.
+    """
+    found: dict[Path, Path] = {}
+    for root in [runs_dir, *opened]:
+        for path in ([root] if is_run_dir(root) else list_runs(root)):
+            found.setdefault(path.resolve(), path)
+    return sorted(found.values(), key=_mtime, reverse=True)
+
+
+def load_opened(data_dir: Path) -> list[Path]:
+    """The paths opened on the Training screen in earlier sessions (that still exist)."""
+    try:
+        data = json.loads((data_dir / OPENED_NAME).read_text())
+    except (OSError, ValueError):
+        return []
+    paths = data.get("paths", []) if isinstance(data, dict) else []
+    return [Path(p) for p in paths if isinstance(p, str) and Path(p).is_dir()]
+
+
+def remember_opened(data_dir: Path, path: Path) -> list[Path]:
+    """Add `path` (made absolute) to the opened paths kept in the data dir; the new list."""
+    path = Path(path).expanduser().resolve()
+    opened = [p for p in load_opened(data_dir) if p.resolve() != path] + [path]
+    try:
+        atomic_write_json(data_dir / OPENED_NAME, {"paths": [str(p) for p in opened]})
+    except OSError:
+        pass  # a read-only data dir: remembered for this session only
+    return opened
+
+
+def live_state(path: Path) -> tuple[str | None, dict[str, Any] | None]:
+    """(state, heartbeat): the state from the heartbeat or the app's pid file, else None.
+
+    A process the app started counts as running before its first heartbeat
+    (and while a resumed run has not yet replaced the last one's final beat).
+    """
+    heartbeat = read_heartbeat(path)
+    state = heartbeat_state(heartbeat) if heartbeat is not None else None
+    if state in (None, *FINAL_STATES) and training_pid(path) is not None:
+        state = "running"
+    return state, heartbeat
 
 
 def read_run(path: Path) -> RunStatus:
@@ -144,9 +215,18 @@ def read_run(path: Path) -> RunStatus:
             if isinstance(steps, (int, float)):
                 status.step = max(status.step, int(steps))
     status.losses = read_scalars(path / "tb", "train/loss")
-    status.pid = training_pid(path)
+    status.live_state, heartbeat = live_state(path)
+    if heartbeat is not None:
+        status.host = heartbeat.get("host") if isinstance(heartbeat.get("host"), str) else None
+        if isinstance(heartbeat.get("step"), int):
+            status.step = max(status.step, heartbeat["step"])
+        if isinstance(heartbeat.get("total_steps"), int):
+            status.total_steps = heartbeat["total_steps"]
+    status.pid = stoppable_pid(path, heartbeat)
     if status.running:
-        status.steps_per_s = _speed(points)
+        rate = heartbeat.get("steps_per_s") if heartbeat is not None else None
+        known = isinstance(rate, (int, float)) and rate > 0
+        status.steps_per_s = float(rate) if known else _speed(points)
         if status.steps_per_s and status.total_steps:
             status.eta_s = max(status.total_steps - status.step, 0) / status.steps_per_s
     status.log_tail = _tail(path / LOG_NAME, 6)
@@ -328,10 +408,27 @@ def _alive_without_proc(pid: int) -> int | None:
     return pid
 
 
+def stoppable_pid(run_dir: Path, heartbeat: dict[str, Any] | None = None) -> int | None:
+    """The process training `run_dir` on this machine, whoever started it; None if none runs.
+
+    The heartbeat's pid while it says the run trains (and it is still that
+    process), else the pid file of a run the app started.
+    """
+    heartbeat = read_heartbeat(run_dir) if heartbeat is None else heartbeat
+    if heartbeat is not None and heartbeat.get("state") not in FINAL_STATES:
+        pid = local_pid(heartbeat)
+        if pid is not None:
+            return pid
+    return training_pid(run_dir)
+
+
 def stop_training(run_dir: Path) -> bool:
-    """Send SIGINT to the run's process (it saves a checkpoint and exits); False if none runs."""
-    pid = training_pid(run_dir)
+    """SIGINT to the run's process (it saves a checkpoint, then exits); False if none runs here."""
+    pid = stoppable_pid(run_dir)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGINT)
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return False  # it ended just now
     return True

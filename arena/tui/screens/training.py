@@ -1,9 +1,11 @@
 """Training: start a preset training run, or follow one, with live curves.
 
-A run started here is `arena train ALGO GAME --out runs/...` in its own
-process session: it goes on when the app closes, and `s` stops it with SIGINT
-(the run saves a checkpoint first). Any run directory under runs/ can be
-followed, whoever started it; its files are polled once a second.
+A run started here is `arena train ALGO GAME --out RUNS_DIR/...` in its own
+process session: it goes on when the app closes. The list holds every run
+under the runs_dir of arena.toml, plus any run, or folder of runs, opened by
+path (`o`; remembered in the data dir). A run is followed whoever started it:
+its files and heartbeat are polled once a second, and `s` stops it with SIGINT
+to the pid its heartbeat names (the run saves a checkpoint first).
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from arena.progress import format_eta
 from arena.tui.runs import (
     RunStatus,
+    gather_runs,
+    is_run_dir,
     list_runs,
+    live_state,
+    load_opened,
     new_run_dir,
     read_run,
+    remember_opened,
     start_training,
     stop_training,
     train_command,
@@ -50,18 +58,13 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 class TrainingScreen(Screen):
     """New runs on the left, the followed run's progress and curves on the right."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("s", "stop", "Stop run (saves)"),
+        Binding("o", "open", "Open a run by path"),
         Binding("f5", "poll", "Refresh"),
     ]
 
@@ -71,6 +74,8 @@ class TrainingScreen(Screen):
         self.poll_s = poll_s
         self.processes: dict[Path, subprocess.Popen] = {}  # runs started from this screen
         self.status: RunStatus | None = None
+        self.opened: list[Path] = []  # runs and folders of runs opened by path
+        self.listed: list[tuple[str, bool]] = []  # what the run list shows: (path, running)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -86,6 +91,7 @@ class TrainingScreen(Screen):
                 yield Input(type="integer", placeholder="e.g. 20000", id="steps")
                 yield Button("Start training", variant="primary", id="start")
                 yield Static("[b]Runs[/b] (pick one to follow)", classes="heading")
+                yield Input(placeholder="open a path (o)", id="open-path")
                 yield OptionList(id="runs")
             with Vertical(id="run"):
                 yield Static("No run followed: start one, or pick one on the left.", id="run-title")
@@ -103,24 +109,72 @@ class TrainingScreen(Screen):
         self.query_one("#algo", Select).focus()
         for sparkline in self.query(Sparkline):
             sparkline.display = False  # until a run with data is followed
+        self.opened = load_opened(self.app.settings.data_dir)
         self.reload_runs()
         if self.follow is not None:
             self.poll()
         self.set_interval(self.poll_s, self.poll)
 
     # -- runs ------------------------------------------------------------------
-    def reload_runs(self) -> None:
-        """List the run directories under runs/, newest first."""
+    def run_paths(self) -> list[Path]:
+        """The runs listed: under runs_dir (arena.toml) and the opened paths, newest first."""
+        return gather_runs(self.app.runs_dir, self.opened)
+
+    def reload_runs(self, force: bool = True) -> None:
+        """List the runs, a dot before those training now; only on a change unless `force`."""
+        paths = self.run_paths()
+        listed = [(str(path), live_state(path)[0] == "running") for path in paths]
+        if not force and listed == self.listed:
+            return
+        self.listed = listed
         runs = self.query_one("#runs", OptionList)
         highlighted = runs.highlighted
+        keep = runs.get_option_at_index(highlighted).id if highlighted is not None else None
         runs.clear_options()
-        paths = list_runs(self.app.runs_dir)
-        for path in paths:
-            runs.add_option(Option(path.name, id=str(path)))
+        home = self.app.runs_dir.expanduser().resolve()
+        for path, (_, running) in zip(paths, listed, strict=True):
+            label = Text("● " if running else "  ", style="bold green" if running else "")
+            label.append(path.name)
+            if path.parent.resolve() != home:
+                label.append(f"\n  in {path.parent}", style="dim")
+            runs.add_option(Option(label, id=str(path)))
         if not paths:
-            runs.add_option(Option(Text("no runs yet", style="dim"), id="", disabled=True))
-        if highlighted is not None and highlighted < len(paths):
-            runs.highlighted = highlighted
+            runs.add_option(Option(Text(f"no runs yet in {self.app.runs_dir}", style="dim"),
+                                   id="", disabled=True))
+        ids = [str(path) for path in paths]
+        if keep in ids:
+            runs.highlighted = ids.index(keep)
+
+    def action_open(self) -> None:
+        """Focus the path input: Enter opens a run directory, or a folder of runs."""
+        self.query_one("#open-path", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "open-path":
+            self.open_path(event.value)
+
+    def open_path(self, text: str) -> Path | None:
+        """Open a run (follow it) or a folder of runs (list them); remembered in the data dir."""
+        text = text.strip()
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if not path.is_dir():
+            self.notify(f"'{text}' is not a directory", severity="error", timeout=4)
+            return None
+        if not is_run_dir(path) and not list_runs(path):
+            self.notify(f"no runs in '{text}' (a run directory holds run.json)",
+                        severity="warning", timeout=4)
+            return None
+        self.opened = remember_opened(self.app.settings.data_dir, path)
+        self.query_one("#open-path", Input).value = ""
+        if is_run_dir(path):
+            self.follow = path.resolve()
+        else:
+            self.notify(f"{len(list_runs(path))} run(s) in {path}", timeout=3)
+        self.reload_runs()
+        self.poll()
+        return path
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
@@ -152,9 +206,13 @@ class TrainingScreen(Screen):
             return
         if stop_training(self.follow):
             self.notify("stopping: the run saves a checkpoint, then exits", timeout=3)
+            return
+        status = read_run(self.follow)
+        if status.running and status.host:
+            message = f"this run trains on {status.host}: stop it there"
         else:
-            self.notify("this run is not running (or was not started from the app)",
-                        severity="warning", timeout=3)
+            message = f"this run is not running ({status.state})"
+        self.notify(message, severity="warning", timeout=3)
 
     def action_poll(self) -> None:
         self.reload_runs()
@@ -168,6 +226,7 @@ class TrainingScreen(Screen):
         """Read the followed run again and redraw its progress, curves and checkpoints."""
         for process in self.processes.values():
             process.poll()  # reap finished runs, so their pid no longer counts as running
+        self.reload_runs(force=False)  # runs started elsewhere appear, and their dots change
         if self.follow is None:
             return
         status = read_run(self.follow)
@@ -192,7 +251,7 @@ class TrainingScreen(Screen):
         if status.steps_per_s:
             stats.append(f"{status.steps_per_s:,.0f} steps/s")
         if status.eta_s is not None:
-            stats.append(f"ETA {_duration(status.eta_s)}")
+            stats.append(f"ETA {format_eta(status.eta_s)}")
         self.query_one("#run-stats", Static).update(" · ".join(stats))
         curves = {"returns": status.returns, "evals": [m for _, m, _ in status.evals],
                   "losses": status.losses}
