@@ -1,7 +1,7 @@
 """`human`: a person at the terminal.
 
 Shows the board, reads a move, and asks again until the move is legal. End of
-input resigns the game (the match loop records it as a forfeit).
+input forfeits the game (the player left; the match loop records the reason).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 from arena.match import Event, MatchEnded, MatchResult
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS matches (
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS match_agents (
     agent      TEXT NOT NULL,              -- the agent reference
     agent_seed INTEGER NOT NULL,
     return     REAL NOT NULL,
-    outcome    TEXT NOT NULL,              -- win | loss | draw | done | truncated | forfeit | abandoned
+    outcome    TEXT NOT NULL,              -- win | loss | draw | done | truncated | forfeit | resigned | abandoned
     PRIMARY KEY (match_id, player)
 );
 CREATE TABLE IF NOT EXISTS moves (
@@ -149,8 +149,37 @@ CREATE TABLE IF NOT EXISTS league_ratings (
 );
 """
 
+# Schema 4: how a game ended, so that a resignation is a loss by resignation and
+# not a forfeit (a fault). Stores written before it recorded a resignation as a
+# forfeit with the reason "resigned"; those become resignations here.
+ENDINGS_SCHEMA = """
+ALTER TABLE matches ADD COLUMN ending TEXT NOT NULL DEFAULT 'played';  -- played | resignation | forfeit | abandoned
+ALTER TABLE matches ADD COLUMN resign_player INTEGER;                  -- who resigned
+ALTER TABLE matches ADD COLUMN resign_reason TEXT;                     -- what they said
+UPDATE matches SET ending = 'abandoned' WHERE status = 'abandoned';
+UPDATE matches SET ending = 'forfeit' WHERE status != 'abandoned' AND forfeit_player IS NOT NULL;
+UPDATE matches SET ending = 'resignation', resign_player = forfeit_player,
+    resign_reason = forfeit_reason, forfeit_player = NULL, forfeit_reason = NULL
+    WHERE ending = 'forfeit' AND forfeit_reason = 'resigned';
+UPDATE match_agents SET outcome = 'resigned' WHERE outcome = 'forfeit' AND match_id IN
+    (SELECT id FROM matches WHERE ending = 'resignation');
+"""
+
 #: version -> the script that brings a store of the version before it up to it.
-MIGRATIONS: dict[int, str] = {2: TOURNAMENT_SCHEMA, 3: LEAGUE_SCHEMA}
+MIGRATIONS: dict[int, str] = {2: TOURNAMENT_SCHEMA, 3: LEAGUE_SCHEMA, 4: ENDINGS_SCHEMA}
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of `script`, one by one (sqlite3's execute runs only one)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out
 
 
 def _json_action(action: Any) -> str:
@@ -180,6 +209,9 @@ class StoredMatch:
     returns: list[float]
     outcomes: list[str]
     moves: list[tuple[int, Any, str, float]]  # (player, action, label, think_ms)
+    end: str = "played"  # played | resignation | forfeit | abandoned (MatchResult.end)
+    resign_player: int | None = None
+    resign_reason: str | None = None
 
 
 class Store:
@@ -192,17 +224,22 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            from arena.errors import UserError
+        # The version is read inside the write lock, so two processes opening an
+        # old store at once migrate it once (ALTER TABLE cannot run twice).
+        with self.transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                from arena.errors import UserError
 
-            raise UserError(f"store '{self.path}' was written by a newer Arena "
-                            f"(schema {version}, this one reads {SCHEMA_VERSION})")
-        # A new file gets every migration too: the migrations are its schema's later tables.
-        migrations = "".join(MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1))
-        self.conn.executescript(
-            f"BEGIN IMMEDIATE; {SCHEMA} {migrations} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-        )
+                raise UserError(f"store '{self.path}' was written by a newer Arena "
+                                f"(schema {version}, this one reads {SCHEMA_VERSION})")
+            if version < SCHEMA_VERSION:
+                # A new file gets every migration too: they are its schema's later parts.
+                migrations = "".join(MIGRATIONS[v]
+                                     for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1))
+                for statement in _statements(SCHEMA + migrations):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -228,11 +265,12 @@ class Store:
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO matches (uid, game, seed, started_at, duration_s, status, plies, "
-                "winner, truncated, forfeit_player, forfeit_reason, tag) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "winner, truncated, forfeit_player, forfeit_reason, tag, ending, resign_player, "
+                "resign_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.uid, result.game, result.seed, result.started_at, result.duration_s,
                  result.status, result.plies, result.winner, int(result.truncated),
-                 result.forfeit_player, result.forfeit_reason, result.tag),
+                 result.forfeit_player, result.forfeit_reason, result.tag, result.end,
+                 result.resign_player, result.resign_reason),
             )
             match_id = cursor.lastrowid
             conn.executemany(
@@ -256,7 +294,8 @@ class Store:
         """The match with this id, or None."""
         row = self.conn.execute(
             "SELECT id, uid, game, seed, started_at, duration_s, status, plies, winner, truncated, "
-            "forfeit_player, forfeit_reason, tag FROM matches WHERE id = ?", (match_id,)
+            "forfeit_player, forfeit_reason, tag, ending, resign_player, resign_reason "
+            "FROM matches WHERE id = ?", (match_id,)
         ).fetchone()
         if row is None:
             return None
@@ -269,10 +308,11 @@ class Store:
             (match_id,),
         ).fetchall()
         return StoredMatch(
-            *row[:9], bool(row[9]), *row[10:],
+            *row[:9], bool(row[9]), *row[10:13],
             agents=[s[0] for s in seats], returns=[s[1] for s in seats],
             outcomes=[s[2] for s in seats],
             moves=[(p, json.loads(a), label, ms) for p, a, label, ms in moves],
+            end=row[13], resign_player=row[14], resign_reason=row[15],
         )
 
     def match_ids(self, tag: str | None = None, limit: int | None = None) -> list[int]:

@@ -278,7 +278,7 @@ def test_illegal_and_unreadable_moves_are_refused_with_a_message(config, runs_di
     asyncio.run(scenario())
 
 
-def test_resigning_is_stored_as_a_forfeit_with_reason_resigned(config, runs_dir):
+def test_resigning_is_stored_as_a_loss_by_resignation_not_a_forfeit(config, runs_dir):
     async def scenario():
         app = play_app(runs_dir)
         async with app.run_test(size=SIZE) as pilot:
@@ -293,7 +293,8 @@ def test_resigning_is_stored_as_a_forfeit_with_reason_resigned(config, runs_dir)
             assert "You resigned" in screen.panel.note
             match_id = screen.panel.result.match_id
         match = stored(match_id)
-        assert match.forfeit_player == 0 and match.forfeit_reason == "resigned"
+        assert match.end == "resignation" and match.resign_player == 0
+        assert match.forfeit_player is None and match.forfeit_reason is None
         assert match.winner == 1 and match.outcomes == ["loss", "win"]
 
     asyncio.run(scenario())

@@ -370,10 +370,13 @@ def test_go_keys_pass_then_resign(config: Path) -> None:
     result = script.results[0]
     assert [m.label for m in result.moves[:4:2]] != ["pass", "pass"]  # random played on
     assert [m.label for m in result.moves if m.player == 1][1] == "pass"
-    assert result.forfeit_player == 1 and result.forfeit_reason == "resigned"
+    assert result.end == "resignation" and result.resign_player == 1
+    assert result.forfeit_player is None
     assert result.winner == 0
     store = _stored(config)
-    assert store.get_match(store.match_ids()[0]).forfeit_reason == "resigned"
+    stored = store.get_match(store.match_ids()[0])
+    assert stored.end == "resignation" and stored.resign_player == 1
+    assert stored.forfeit_player is None
     assert (load_settings().data_dir / "sgf").is_dir()  # Go games also get an SGF file
 
 

@@ -223,12 +223,13 @@ def _print_standings(data: dict[str, Any]) -> None:
                   f"{fmt(r['min_return'], '8.1f'):>8}  {fmt(r['max_return'], '8.1f'):>8}"
                   + ("  withdrawn" if r["status"] == "withdrawn" else ""))
     else:
-        print(f"{'rank':>4}  {'name':<{width}}  games  wins  draws  losses  forf  points  "
-              f"   Elo  ± 95%  LOS>next")
+        print(f"{'rank':>4}  {'name':<{width}}  games  wins  draws  losses  forf  resigned  "
+              f"points     Elo  ± 95%  LOS>next")
         for r in rows:
             los = f"{100 * r['los_next']:.1f}%" if r.get("los_next") is not None else "-"
             print(f"{r['rank']:>4}  {r['name']:<{width}}  {r['games']:>5}  {r['wins']:>4}  "
-                  f"{r['draws']:>5}  {r['losses']:>6}  {r['forfeits']:>4}  {r['points']:>6g}  "
+                  f"{r['draws']:>5}  {r['losses']:>6}  {r['forfeits']:>4}  {r['resigned']:>8}  "
+                  f"{r['points']:>6g}  "
                   f"{fmt(r['elo'], '6.0f'):>6}  {fmt(r['ci95'], '5.0f'):>5}  {los:>8}"
                   + ("  withdrawn" if r["status"] == "withdrawn" else ""))
         print(f"Elo: {data['rating_method']}; anchored to {data['anchor']}.")

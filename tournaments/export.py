@@ -31,10 +31,10 @@ from tournaments.standings import compute_standings, elo_games
 CHART_POINTS = 40
 
 TWO_PLAYER_COLUMNS = ["rank", "name", "agent", "status", "games", "wins", "draws", "losses",
-                      "forfeits", "points", "score_pct", "elo", "ci95", "los_next",
+                      "forfeits", "resigned", "points", "score_pct", "elo", "ci95", "los_next",
                       "openskill_mu", "openskill_sigma"]
 SINGLE_PLAYER_COLUMNS = ["rank", "name", "agent", "status", "episodes", "mean_return", "ci95",
-                         "min_return", "max_return", "forfeits"]
+                         "min_return", "max_return", "forfeits", "resigned"]
 
 
 def _pyplot() -> Any:
@@ -95,7 +95,8 @@ def stored_as_result(match: StoredMatch) -> MatchResult:
         started_at=match.started_at, duration_s=match.duration_s, status=match.status,
         winner=match.winner, forfeit_player=match.forfeit_player,
         forfeit_reason=match.forfeit_reason, truncated=match.truncated, tag=match.tag,
-        match_id=match.id)
+        match_id=match.id, end=match.end, resign_player=match.resign_player,
+        resign_reason=match.resign_reason)
 
 
 def _write_game(store: Store, record: TournamentRecord, row: records.GameRow,
@@ -119,6 +120,9 @@ def _write_game(store: Store, record: TournamentRecord, row: records.GameRow,
         "outcomes": match.outcomes, "winner": match.winner, "truncated": match.truncated,
         "forfeit": ({"seat": match.forfeit_player, "reason": match.forfeit_reason}
                     if match.forfeit_player is not None else None),
+        "end": match.end,
+        "resignation": ({"seat": match.resign_player, "reason": match.resign_reason}
+                        if match.resign_player is not None else None),
         "moves": [{"ply": i, "player": p, "action": a, "label": label}
                   for i, (p, a, label, _ms) in enumerate(match.moves)],
     }, indent=1) + "\n", encoding="utf-8")

@@ -282,6 +282,7 @@ class PlayedGame:
     forfeit_player: int | None
     forfeit_reason: str | None
     finished_at: float
+    resign_player: int | None = None  # who resigned, when the game ended so
 
     def score(self, seat: int) -> float:
         """Points for the participant in `seat`: 1 a win, 1/2 a draw, 0 a loss."""
@@ -292,14 +293,14 @@ def played_games(store: Store, tid: int) -> list[PlayedGame]:
     """Every done game of the tournament with its result, in the order they were stored."""
     rows = store.conn.execute(
         "SELECT g.game_key, g.round, g.match_id, g.seats, m.forfeit_player, m.forfeit_reason, "
-        "g.finished_at, a.return, a.outcome FROM tournament_games g "
+        "g.finished_at, a.return, a.outcome, m.resign_player FROM tournament_games g "
         "JOIN matches m ON m.id = g.match_id JOIN match_agents a ON a.match_id = g.match_id "
         "WHERE g.tournament_id = ? AND g.status = 'done' ORDER BY g.match_id, a.player", (tid,))
     out: list[PlayedGame] = []
-    for key, rnd, match_id, seats, fp, reason, finished, ret, outcome in rows:
+    for key, rnd, match_id, seats, fp, reason, finished, ret, outcome, resigned in rows:
         if not out or out[-1].match_id != match_id:
             out.append(PlayedGame(key, rnd, match_id, json.loads(seats), [], [], fp, reason,
-                                  finished or 0.0))
+                                  finished or 0.0, resigned))
         out[-1].returns.append(ret)
         out[-1].outcomes.append(outcome)
     return out

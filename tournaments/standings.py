@@ -1,6 +1,7 @@
 """A tournament's standings, from the store: what `arena tournament show` prints.
 
-Two-player games: games, wins, draws, losses, forfeits, points and the
+Two-player games: games, wins, draws, losses, forfeits (faults: a crash, an
+illegal move, a timeout), resignations (losses too, but no fault), points and the
 Bradley-Terry Elo with its 95% interval and the likelihood of superiority over
 the next player down (see tournaments/ratings.py), plus the OpenSkill mu and
 sigma. Round robins and gauntlets are ranked by Elo, swiss tournaments by
@@ -48,6 +49,8 @@ def compute_standings(store: Store, record: TournamentRecord) -> dict[str, Any]:
     }
     forfeits = [{"match_id": g.match_id, "name": g.seats[g.forfeit_player],
                  "reason": g.forfeit_reason} for g in played if g.forfeit_player is not None]
+    resignations = [{"match_id": g.match_id, "name": g.seats[g.resign_player]}
+                    for g in played if g.resign_player is not None]
     base = {p.name: {"name": p.name, "agent": p.agent, "status": p.status,
                      "withdrawn_because": p.note} for p in parts}
     if spec.format == "leaderboard":
@@ -76,6 +79,7 @@ def compute_standings(store: Store, record: TournamentRecord) -> dict[str, Any]:
         row["rank"] = rank
     data["standings"] = rows
     data["forfeits"] = forfeits
+    data["resignations"] = resignations
     data["void_games"] = [{"key": g.key, "attempts": g.attempts, "reason": g.note}
                           for g in records.games(store, record.id, "void")]
     data["replayed_games"] = [{"key": g.key, "voided_attempts": g.attempts, "last_reason": g.note}
@@ -86,9 +90,11 @@ def compute_standings(store: Store, record: TournamentRecord) -> dict[str, Any]:
 def _leaderboard_rows(base: dict[str, dict[str, Any]], played: list[PlayedGame]) -> list[dict]:
     returns: dict[str, list[float]] = {name: [] for name in base}
     forfeits = dict.fromkeys(base, 0)
+    resigned = dict.fromkeys(base, 0)
     for g in played:
         returns[g.seats[0]].append(g.returns[0])
         forfeits[g.seats[0]] += g.forfeit_player is not None
+        resigned[g.seats[0]] += g.resign_player is not None
     rows = []
     for name, row in base.items():
         values = returns[name]
@@ -97,7 +103,7 @@ def _leaderboard_rows(base: dict[str, dict[str, Any]], played: list[PlayedGame])
                      "ci95": half if half not in (None, float("inf")) else None,
                      "min_return": min(values) if values else None,
                      "max_return": max(values) if values else None,
-                     "forfeits": forfeits[name]})
+                     "forfeits": forfeits[name], "resigned": resigned[name]})
     rows.sort(key=lambda r: (r["mean_return"] is None, -(r["mean_return"] or 0.0)))
     return rows
 
@@ -105,8 +111,8 @@ def _leaderboard_rows(base: dict[str, dict[str, Any]], played: list[PlayedGame])
 def _two_player_rows(base: dict[str, dict[str, Any]], played: list[PlayedGame], byes: list[str],
                      games_per_pairing: int, anchor: str | None, swiss: bool) -> list[dict]:
     names = list(base)
-    stats = {n: {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0, "points": 0.0}
-             for n in names}
+    stats = {n: {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0, "resigned": 0,
+                 "points": 0.0} for n in names}
     live = LiveTable(names)
     for g in played:
         for seat, name in enumerate(g.seats):
@@ -117,6 +123,7 @@ def _two_player_rows(base: dict[str, dict[str, Any]], played: list[PlayedGame], 
             key = "wins" if score == 1.0 else "draws" if score == 0.5 else "losses"
             s[key] += 1
             s["forfeits"] += g.forfeit_player == seat
+            s["resigned"] += g.resign_player == seat
         live.record(g.seats, g.returns)
     for name in byes:
         stats[name]["points"] += games_per_pairing

@@ -27,7 +27,7 @@ import numpy as np
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from agents.base import Agent, Insight, MatchContext
+from agents.base import Agent, Insight, MatchContext, Resignation
 from arena.errors import UserError
 from arena.match import Event, MatchEnded, MatchResult, MatchStarted, Move, MovePlayed, play_match
 from games.registry import GameSpec
@@ -45,8 +45,8 @@ class MatchStopped(KeyboardInterrupt):
     """
 
 
-class Resigned(Exception):
-    """Raised by a person's act() to resign: the match loop makes it a forfeit."""
+class Resigned(Resignation):
+    """Raised by a person's act() to resign: the match loop records a loss by resignation."""
 
     def __init__(self) -> None:
         super().__init__("resigned")
@@ -315,10 +315,10 @@ def downscale(frame: np.ndarray, columns: int, rows: int) -> np.ndarray:
 class _Recorder:
     """Observer: stores the ended match (and Go's SGF file), as `arena match` does.
 
-    Two departures, both on purpose: a person's resignation is stored with
-    the reason "resigned" (not the loop's generic "raised Resigned: ..."),
-    and an abandoned game is not stored when the screen says so (an undo
-    restarts the same game) or when no move was played (nothing to keep).
+    One departure, on purpose: an abandoned game is not stored when the
+    screen says so (an undo restarts the same game) or when no move was
+    played (nothing to keep). A person's resignation is stored as the loop
+    reports it: a loss by resignation.
     """
 
     wants_moves = False
@@ -342,9 +342,6 @@ class _Recorder:
         self.live.result = result
         if result.status == "abandoned" and (not self.live.record_abandoned or not result.moves):
             return
-        person = self.live.person
-        if person is not None and person.resigned and result.forfeit_player is not None:
-            result.forfeit_reason = "resigned"
         from arena.store import Store
 
         store = Store(self.live.store_path)  # opened in this thread: sqlite objects stay in theirs

@@ -126,6 +126,8 @@ def read_tournament(store_path: Path, name: str,
         plies, truncated = details.get(g.match_id, (0, 0))
         if g.forfeit_player is not None:
             reason = f"{g.seats[g.forfeit_player]} forfeit: {g.forfeit_reason}"
+        elif g.resign_player is not None:
+            reason = f"{g.seats[g.resign_player]} resigned"
         elif truncated:
             reason = f"move cap ({plies} plies)"
         else:

@@ -8,7 +8,7 @@ without polling), so the match loop runs in the same thread as the window.
 
 Promises: act() returns only actions its mask allows; closing the window
 raises WindowClosed (the game is recorded as abandoned); R twice raises
-agents.base.Resignation (recorded as a forfeit, "resigned"); U raises
+agents.base.Resignation (recorded as a loss by resignation); U raises
 UndoRequested, which play() handles by replaying the game without those moves.
 """
 

@@ -77,6 +77,8 @@ def describe(result: MatchResult, names: Sequence[str], seat_names: Sequence[str
         return "Game abandoned"
     if len(names) == 1:
         how = " (time limit)" if result.truncated or result.outcomes[0] == "truncated" else ""
+        if result.resign_player is not None:
+            return f"Episode over: {names[0]} resigned"
         if result.forfeit_reason:
             return f"Episode over: {names[0]} {result.forfeit_reason}"
         return f"Episode over{how}: return {result.returns[0]:g}"
@@ -85,11 +87,12 @@ def describe(result: MatchResult, names: Sequence[str], seat_names: Sequence[str
         colour = f" ({seat_names[seat]})" if seat < len(seat_names) else ""
         return f"{names[seat]}{colour}"
 
+    if result.resign_player is not None:
+        text = f"{who(result.resign_player)} resigns"
+        return text + (f"; {who(result.winner)} wins" if result.winner is not None else "")
     if result.forfeit_player is not None:
         loser = result.forfeit_player
-        reason = result.forfeit_reason or "forfeits"
-        verb = reason if reason.startswith("resign") else f"forfeits: {reason}"
-        text = f"{who(loser)} {verb}"
+        text = f"{who(loser)} forfeits: {result.forfeit_reason or 'a fault'}"
         return text + (f"; {who(result.winner)} wins" if result.winner is not None else "")
     if result.winner is None:
         return "Draw" + (" (move cap)" if result.truncated else "")

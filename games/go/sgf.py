@@ -130,15 +130,18 @@ def _label(action: int, size: int) -> str:
 def result_text(result: MatchResult, final: GoState | None) -> str | None:
     """SGF's RE for a finished match: the score, or B+R / B+T / B+F, or Void; None if unknown.
 
-    A forfeit is a resignation (+R) when the reason says so, a time loss (+T)
-    when the agent overran its time, else +F.
+    A resignation is +R; a forfeit is a time loss (+T) when the agent overran
+    its time, else +F.
     """
     if result.status == "abandoned":
         return "Void"
+    resigned = getattr(result, "resign_player", None)
+    if resigned is not None:
+        return f"{'W' if resigned == 0 else 'B'}+R"
     if result.forfeit_player is not None:
         winner = "W" if result.forfeit_player == 0 else "B"
         reason = (result.forfeit_reason or "").lower()
-        how = "R" if "resign" in reason else "T" if "time per move" in reason else "F"
+        how = "T" if "time per move" in reason else "F"
         return f"{winner}+{how}"
     if final is not None and final.is_terminal():
         return score_text(final.score())
@@ -177,6 +180,10 @@ def match_sgf(result: MatchResult, start: GoState) -> bytes:
         root.set("RE", re)
     if result.forfeit_reason and result.forfeit_player is not None:
         root.set("GC", f"{names[result.forfeit_player]} forfeited: {result.forfeit_reason}")
+    elif getattr(result, "resign_player", None) is not None:
+        said = result.resign_reason
+        root.set("GC", f"{names[result.resign_player]} resigned"
+                       + (f": {said}" if said and said != "resigned" else ""))
     return game.serialise()
 
 

@@ -4,8 +4,8 @@ Moves by mouse (click a cell, a column or a point), by keyboard (arrow keys
 and Enter on the board) or typed (a coordinate such as b2, 4 or D4, in the box
 under the board). p passes (Go), u takes back your last move and the agent's
 reply, r resigns, n starts a new game. Illegal moves are refused with a
-message; the game is stored when it ends: a resignation as a forfeit with
-reason "resigned", a game left unfinished as "abandoned".
+message; the game is stored when it ends: a resignation as a loss by
+resignation (not a forfeit), a game left unfinished as "abandoned".
 
 Undo replays: the game restarts from its first move with both seats replaying
 the shortened move list (see live_match.ScriptedStart), so the match loop,
@@ -189,7 +189,7 @@ class PlayScreen(Screen):
         you = self.panel.you
         if result.status == "abandoned":
             text = "Game left unfinished."
-        elif result.forfeit_player == you and self.person is not None and self.person.resigned:
+        elif result.resign_player == you:
             text = "You resigned."
         elif result.winner is None:
             text = "A draw."

@@ -37,6 +37,8 @@ def describe_result(result: MatchResult | StoredMatch, names: list[str]) -> str:
         text += " (move cap reached)"
     if result.forfeit_player is not None:
         text += f"; {names[result.forfeit_player]} forfeited: {result.forfeit_reason}"
+    if getattr(result, "resign_player", None) is not None:
+        text += f"; {names[result.resign_player]} resigned"
     return text
 
 
