@@ -16,6 +16,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
+import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.base import Agent
-from arena.errors import UserError
+from arena.errors import UserError, did_you_mean
 
 ENTRY_POINT_GROUP = "arena.agents"
+META_FILE = "meta.json"  # a checkpoint's metadata (agents/checkpoint.py META)
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,10 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         path_text, param_text = split_path_params(ref[len("alphazero:"):])
         if not path_text:
             raise UserError(f"agent '{ref}': expected alphazero:<checkpoint dir>[,sims=N]")
+        _require_directory(path_text, ref)
         agent = instantiate(AlphaZeroAgent, {"checkpoint": path_text, **parse_params(param_text, ref)}, ref)
         agent.name = ref
-        return agent
+        return _note_trained_game(agent, path_text)
     if ref.startswith("alphago:"):
         from agents.alphago.agent import AlphaGoAgent
 
@@ -227,12 +230,13 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         if not path_text:
             raise UserError(f"agent '{ref}': expected "
                             "alphago:<run dir>[,sims=N,lambda=L,rollouts=K]")
+        _require_directory(path_text, ref)
         params = parse_params(param_text, ref)
         if "lambda" in params:  # a Python keyword, so the parameter is named lam
             params["lam"] = params.pop("lambda")
         agent = instantiate(AlphaGoAgent, {"run": path_text, **params}, ref)
         agent.name = ref
-        return agent
+        return _note_trained_game(agent, path_text)
     if ".py:" in ref:
         path_text, _, rest = ref.partition(".py:")
         class_name, _, param_text = rest.partition(":")
@@ -255,11 +259,77 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         agent = instantiate(cls, params, ref)
         agent.name = ref
         return agent
-    if Path(ref).expanduser().is_dir():
+    path = Path(ref).expanduser()
+    if path.is_dir():
         from agents.algorithms import load_run_agent
 
-        agent = load_run_agent(Path(ref).expanduser())
+        agent = load_run_agent(path)
         agent.name = ref
-        return agent
-    known = ", ".join(list(BUILTINS) + plugin_names() + sorted(roster))
-    raise UserError(f"unknown agent '{ref}' (known: {known}; or a run directory, path/to/file.py:ClassName)")
+        return _note_trained_game(agent, ref)
+    if looks_like_path(ref):
+        if path.exists():
+            raise UserError(f"agent '{ref}': not a directory: {ref} "
+                            f"(a run or checkpoint directory was expected)")
+        raise UserError(f"no such directory: {ref} (agent '{ref}' names a run or checkpoint "
+                        f"directory)")
+    names = list(BUILTINS) + plugin_names() + sorted(roster)
+    hint = did_you_mean(name, names)
+    known = ", ".join(names)
+    raise UserError(f"unknown agent '{ref}'{': ' + hint if hint else ''} "
+                    f"(known: {known}; or a run directory, path/to/file.py:ClassName)")
+
+
+def trained_game(path_text: str) -> str | None:
+    """The game id a run or checkpoint directory's meta.json names; None if it names none."""
+    directory = Path(path_text).expanduser()
+    if directory.name == META_FILE:
+        directory = directory.parent
+    for candidate in (directory, directory / "best", directory / "last", directory / "sl"):
+        meta = candidate / META_FILE
+        if meta.is_file():
+            try:
+                game = json.loads(meta.read_text(encoding="utf-8")).get("game")
+            except (OSError, ValueError, AttributeError):
+                return None
+            return game if isinstance(game, str) and game else None
+    return None
+
+
+def _note_trained_game(agent: Agent, path_text: str) -> Agent:
+    """`agent`, with ``trained_on`` set to the game its checkpoint was trained on."""
+    try:
+        agent.trained_on = trained_game(path_text)
+    except AttributeError:  # an agent with __slots__ and no room for it: nothing to check
+        pass
+    return agent
+
+
+def check_game(agent: Agent, game: Any, ref: str | None = None) -> None:
+    """UserError if `agent` was trained on another game than `game` (a GameSpec).
+
+    Agents without a checkpoint (built-ins, plugins, user classes) play anything
+    they accept. A single-player run trained under one id plays the same env
+    under another (``cartpole`` is ``gym:CartPole-v1``).
+    """
+    trained = getattr(agent, "trained_on", None)
+    if not trained or trained == game.id:
+        return
+    if game.players == 1:
+        from games.registry import resolve_game
+
+        try:
+            if resolve_game(trained).title == game.title:
+                return
+        except UserError:
+            pass
+    raise UserError(f"agent '{ref or agent.name}' was trained on {trained}, not {game.id}")
+
+
+def _require_directory(path_text: str, ref: str) -> None:
+    if not Path(path_text).expanduser().exists():
+        raise UserError(f"no such directory: {path_text} (agent '{ref}')")
+
+
+def looks_like_path(ref: str) -> bool:
+    """True for a reference that can only mean a file or directory: a slash, or a leading . or ~."""
+    return "/" in ref or ref.startswith((".", "~"))

@@ -194,6 +194,14 @@ class BoardGameEnv(AECEnv):
         """Each agent's reward when the game ends (the game's own returns by default)."""
         return state.returns()
 
+    def adjudicate(self) -> Sequence[float] | None:
+        """Each agent's reward when a move cap stops the game in the current position.
+
+        None (the default) when the game has no rule for an unfinished position:
+        the capped game is a draw. Go scores the board (see GoEnv).
+        """
+        return None
+
     def _end_by_illegal_move(self, mover: str) -> None:
         """What TerminateIllegalWrapper does: the mover loses, everyone is done."""
         EnvLogger.warn_on_illegal_move()

@@ -14,7 +14,7 @@ from typing import Any
 
 from pettingzoo import AECEnv
 
-from arena.errors import UserError
+from arena.errors import UserError, did_you_mean
 from games.state import GameState
 
 
@@ -150,7 +150,8 @@ def resolve_game(ref: str) -> GameSpec:
         return _resolve_gym(ref[4:], ref)
     if ref.startswith("pz:"):
         return _resolve_pettingzoo(ref[3:], ref)
-    raise UserError(f"unknown game '{ref}' (known: {_known()})")
+    hint = did_you_mean(ref, _GAMES)
+    raise UserError(f"unknown game '{ref}'{': ' + hint if hint else ''} (known: {_known()})")
 
 
 def _resolve_gym(gym_id: str, ref: str) -> GameSpec:

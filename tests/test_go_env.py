@@ -70,3 +70,28 @@ def test_ansi_render_uses_gtp_coordinates():
     text = env.render()
     assert "J" in text and "I" not in text.split("\n")[0]
     assert "9" in text and "1" in text
+
+
+def test_games_go_env_is_callable_as_pettingzoo_spells_it():
+    """`import games.go; games.go.env(board_size=9)`, as `go_v5.env(board_size=9)`; the module
+    of that name still imports, in a fresh interpreter either way round."""
+    script = (
+        "import games.go\n"
+        "e = games.go.env(board_size=9, komi=6.5)\n"
+        "from games.go.env import GoEnv, env\n"
+        "import games.go.env as module\n"
+        "assert isinstance(e, GoEnv) and e.board_size == 9 and e.komi == 6.5\n"
+        "assert module is games.go.env and module.GoEnv is GoEnv\n"
+        "assert isinstance(env(board_size=5), GoEnv)\n"
+        "e.reset(seed=0)\n"
+        "assert e.agents == ['black_0', 'white_0']\n"
+        "from pettingzoo.test import api_test\n"
+        "api_test(games.go.env(board_size=5), num_cycles=20)\n"
+        "print('ok')\n"
+    )
+    first_the_module = "from games.go.env import GoEnv\nimport games.go\n" \
+                       "assert isinstance(games.go.env(board_size=7), GoEnv)\nprint('ok')\n"
+    for text in (script, first_the_module):
+        proc = subprocess.run([sys.executable, "-c", text], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120)
+        assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr

@@ -189,7 +189,7 @@ def check_participants(spec: TournamentSpec, roster: dict[str, str], source: str
 
     Raises UserError naming the file, the participant's field and the reference.
     """
-    from agents.registry import make_agent
+    from agents.registry import check_game, make_agent
     from games.registry import resolve_game
 
     game = resolve_game(spec.game)
@@ -202,5 +202,9 @@ def check_participants(spec: TournamentSpec, roster: dict[str, str], source: str
             if getattr(agent, "needs_state", False) and not game.has_state:
                 raise UserError(f"{source}: field 'participants.{i}.agent': '{p.agent}' searches "
                                 f"the game's rules; '{game.id}' has no search state")
+            try:
+                check_game(agent, game, p.agent)
+            except UserError as exc:
+                raise UserError(f"{source}: field 'participants.{i}.agent': {exc}") from None
         finally:
             agent.close()

@@ -10,6 +10,8 @@ board size works in one process (go_v5 keeps its size in module globals).
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +57,11 @@ class GoEnv(BoardGameEnv):
     def terminal_rewards(self, state: GoState) -> Sequence[float]:
         return (1, -1) if state.score() > 0 else (-1, 1)
 
+    def adjudicate(self) -> Sequence[float]:
+        """A game stopped by a move cap is scored as it stands: Tromp-Taylor area with komi,
+        exactly as the engine's own cap and two passes score it."""
+        return self.terminal_rewards(self.state)
+
     def render(self) -> Any:
         if self.render_mode == "rgb_array":
             from games.go.render import rgb_array
@@ -67,3 +74,14 @@ def env(board_size: int = 9, komi: float = 7.5, render_mode: str | None = None,
         max_moves: int | None = None, superko: bool = False) -> GoEnv:
     """A Go AEC env; see GoEnv. max_moves None is the engine's default cap, 0 is none."""
     return GoEnv(board_size, komi, render_mode, max_moves, superko)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``games.go.env(board_size=9)`` is ``games.go.env.env(board_size=9)``,
+    the PettingZoo spelling, while ``from games.go.env import GoEnv`` still names the module."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> GoEnv:
+        return env(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
