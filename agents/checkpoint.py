@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from arena import __version__
 from arena.errors import UserError
+from games.fileio import atomic_write, new_file_mode, temp_file
 
 META = "meta.json"
 MODEL = "model.safetensors"
@@ -43,18 +43,8 @@ _PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` to `path` through a temporary file and a rename (mode 0666 less the umask)."""
+    atomic_write(path, data, fsync=True)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -63,13 +53,13 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 def atomic_save_tensors(path: Path, tensors: Mapping[str, torch.Tensor],
                         metadata: Mapping[str, str] | None = None) -> None:
-    """safetensors' save_file, through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """safetensors' save_file, through a temporary file and a rename (mode 0666 less the umask)."""
+    fd, tmp = temp_file(path)
     os.close(fd)
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp,
                   metadata=dict(metadata) if metadata else None)
+        os.chmod(tmp, new_file_mode())  # save_file makes its own file, with mode 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from arena.store import Store
+from games.fileio import temp_file
 from tournaments import league_records as records
 from tournaments.league_records import LeagueRecord
 
@@ -89,7 +89,7 @@ def player_series(data: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
 
 
 def _atomic_text(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = temp_file(path)  # mode 0666 less the umask, not mkstemp's 0600
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             write(f)

@@ -16,8 +16,6 @@ actions count them from the TOP. All conversions go through `_to_point` and
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import numpy as np
 from arena import __version__
 from arena.errors import UserError
 from arena.match import Event, MatchEnded, MatchResult, MatchStarted
+from games.fileio import atomic_write
 from games.go.state import GoState
 
 MIN_SIZE, MAX_SIZE = 5, 19
@@ -143,8 +142,8 @@ def result_text(result: MatchResult, final: GoState | None) -> str | None:
         reason = (result.forfeit_reason or "").lower()
         how = "T" if "time per move" in reason else "F"
         return f"{winner}+{how}"
-    if final is not None and final.is_terminal():
-        return score_text(final.score())
+    if final is not None and (final.is_terminal() or result.truncated):
+        return score_text(final.score())  # a game the move cap stopped is scored as it stands
     return None
 
 
@@ -188,16 +187,11 @@ def match_sgf(result: MatchResult, start: GoState) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` to `path` so that readers see the old file or the whole new one.
+
+    The file gets the mode of any new file (0644 under umask 022), not mkstemp's 0600.
+    """
+    atomic_write(path, data)
 
 
 class SgfWriter:
