@@ -35,6 +35,10 @@ def compute_standings(store: Store, record: TournamentRecord) -> dict[str, Any]:
     spec = record.spec
     parts = records.participants(store, record.id)
     played = records.played_games(store, record.id)
+    # In schedule order, not the order games finished: OpenSkill, updated game by game,
+    # then gives a resumed tournament the same table as one played straight through.
+    planned = {g.key: g.ordinal for g in records.games(store, record.id)}
+    played.sort(key=lambda g: planned.get(g.key, len(planned)))
     counts = records.status_counts(store, record.id)
     total = total_games(spec)
     settled = counts.get("done", 0) + counts.get("skipped", 0) + counts.get("void", 0)
