@@ -553,6 +553,11 @@ def _cmd_gtp(args: argparse.Namespace, settings: Any) -> int:
     from games.go.gtp import run_gtp
 
     agent = make_agent(args.agent, settings.roster_refs())
+    trained = getattr(agent, "trained_on", None)  # a connect four model is no Go engine
+    if trained and trained != f"go{args.size}":
+        agent.close()
+        raise UserError(f"agent '{args.agent}' was trained on {trained}, not go{args.size} "
+                        f"(--size {args.size})")
     return run_gtp(agent, size=args.size, komi=args.komi, seed=args.seed)
 
 

@@ -125,6 +125,11 @@ def test_a_connect4_model_in_a_go_match_is_refused_before_any_game(config):
     assert f"agent '{CONNECT4_MODEL}' was trained on connect4, not go9" in line
 
 
+def test_a_connect4_model_is_no_gtp_engine(config):
+    line = _one_line_error(run_arena("gtp", CONNECT4_MODEL, input="quit\n"))
+    assert line == f"arena: agent '{CONNECT4_MODEL}' was trained on connect4, not go9 (--size 9)"
+
+
 def test_a_roster_name_for_a_model_says_which_game_it_knows(tmp_path, config):
     config.write_text(config.read_text() + f'c4 = "{CONNECT4_MODEL},sims=2"\n')
     line = _one_line_error(run_arena("match", "tictactoe", "c4", "random"))
