@@ -197,8 +197,9 @@ class HarnessFault(RuntimeError):
     """
 
 
-#: An overrun is the machine's fault when the agent waited for a CPU this share of its limit.
-STARVED_SHARE = 0.25
+#: An overrun is the machine's fault when the agent waited for a CPU over this share of its
+#: limit: it got less than half the time it was given.
+STARVED_SHARE = 0.5
 
 
 def cpu_wait_s() -> float | None:
