@@ -111,3 +111,19 @@ def test_tournament_workers_play_on_one_torch_thread(tmp_path, monkeypatch):
     assert report.played_now == 2
     seen = {int(x) for x in log.read_text().split()}
     assert seen == {1}
+
+
+def test_the_quickstart_tournament_has_no_forfeits_with_no_environment(tmp_path):
+    # Two workers on two cores: each on one torch thread, nobody loses on time.
+    (tmp_path / "arena.toml").write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    env = _clean_env(ARENA_CONFIG=str(tmp_path / "arena.toml"))
+    run = subprocess.run([sys.executable, "-m", "arena", "tournament", "run",
+                          "tournaments/quickstart.yaml"], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stderr
+    shown = subprocess.run([sys.executable, "-m", "arena", "tournament", "show", "quickstart",
+                            "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                           env=env)
+    table = json.loads(shown.stdout)
+    assert table["games"]["done"] == 24 and table["games"]["void"] == 0
+    assert sum(row["forfeits"] for row in table["standings"]) == 0, table["standings"]
