@@ -82,7 +82,18 @@ class SeriesResult:
             data["agents"] = [e.to_dict() for e in self.entrants]
         data["forfeits"] = self.forfeits()
         data["resignations"] = self.resignations()
+        data["capped"] = self.capped()
         return data
+
+    def capped(self) -> list[dict[str, Any]]:
+        """Games the move cap stopped, and how each was counted: adjudicated by score or drawn."""
+        out = []
+        for r in self.results:
+            if r.truncated and not self.single_player:
+                out.append({"match_id": r.match_id, "plies": r.plies,
+                            "counted": "adjudicated" if r.winner is not None else "draw",
+                            "winner": None if r.winner is None else r.agents[r.winner]})
+        return out
 
 
 def run_series(

@@ -159,6 +159,16 @@ class Connect4State(GameState):
         """How many pieces are in `column`."""
         return ((self._filled >> (column * _STRIDE)) & ((1 << ROWS) - 1)).bit_length()
 
+    def illegal_reason(self, action: int) -> str | None:
+        """Why the player to move may not play `action` ("column full"), or None."""
+        if not 0 <= action < COLUMNS:
+            return f"{action} is not a column (0-6)"
+        if self._over:
+            return "the game is over"
+        if self.column_height(action) >= ROWS:
+            return "column full"
+        return None
+
     def action_label(self, action: int) -> str:
         if not 0 <= action < COLUMNS:
             raise ValueError(f"{action} is not a connect four column (0-6)")

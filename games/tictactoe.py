@@ -142,6 +142,17 @@ class TicTacToeState(GameState):
             return 1
         return None
 
+    def illegal_reason(self, action: int) -> str | None:
+        """Why the player to move may not play `action` ("occupied by X"), or None."""
+        if not 0 <= action < _CELLS:
+            return f"{action} is not a cell (0-8)"
+        if self._over:
+            return "the game is over"
+        owner = self.cell_owner(action)
+        if owner is not None:
+            return f"occupied by {self.symbols()[owner]}"
+        return None
+
     def action_label(self, action: int) -> str:
         if not 0 <= action < _CELLS:
             raise ValueError(f"{action} is not a tic-tac-toe cell (0-8)")

@@ -396,7 +396,7 @@ def test_alphago_reference_resolves_and_plays_an_arena_match(tmp_path, config, c
     assert main(["match", "go5", f"alphago:{run},lambda=2", "random", "--games", "1"]) == 2
     assert "lambda" in capsys.readouterr().err
     assert main(["match", "go5", f"alphago:{tmp_path / 'none'}", "random"]) == 2
-    assert "not an AlphaGo run directory" in capsys.readouterr().err
+    assert "no such directory" in capsys.readouterr().err
 
 
 # -- 6. arena train alphago ----------------------------------------------------------------

@@ -156,6 +156,7 @@ def test_a_capped_go_game_is_adjudicated_by_score(config):
     data = json.loads(proc.stdout)
     assert sum(a["draws"] for a in data["agents"]) == 0
     assert sum(a["wins"] for a in data["agents"]) == 2
+    assert [c["counted"] for c in data["capped"]] == ["adjudicated", "adjudicated"]
     proc = run_arena("match", "go9", "random", "random", "--games", "1", "--max-moves", "2")
     assert "move cap reached in 1 game(s): 1 adjudicated by area score with komi" in proc.stdout
     replay = run_arena("replay", "1")
@@ -171,5 +172,8 @@ def test_a_capped_game_without_a_score_stays_a_draw(config):
     proc = run_arena("match", "connect4", "random", "random", "--games", "2", "--max-moves", "3")
     assert proc.returncode == 0, proc.stderr
     assert "move cap reached in 2 game(s): 2 drawn" in proc.stdout
+    data = json.loads(run_arena("match", "connect4", "random", "random", "--games", "1",
+                                "--max-moves", "3", "--json").stdout)
+    assert data["capped"] == [{"match_id": 3, "plies": 3, "counted": "draw", "winner": None}]
     replay = run_arena("replay", "1")
     assert "result: draw (move cap reached)" in replay.stdout

@@ -135,6 +135,11 @@ def test_tournament_standings_count_resignations_and_never_withdraw_for_them(tmp
     cols = header.split()
     assert quitter.split()[cols.index("resigned")] == "4"
     assert quitter.split()[cols.index("forf")] == "0"
+    # The terminal app's standings table shows the same counts (forfeits/resignations).
+    from arena.tui.widgets.standings import TWO_PLAYER_COLUMNS, standings_rows
+
+    shown = {r[1]: r for r in standings_rows(data)}
+    assert shown["quitter"][TWO_PLAYER_COLUMNS.index("forf/res")] == "0/4"
 
 
 def test_an_old_store_opens_and_its_resignations_become_resignations(tmp_path):

@@ -185,6 +185,56 @@ def test_home_leads_to_every_screen_by_keys_and_clicks(config, runs_dir):
     asyncio.run(scenario())
 
 
+def test_home_recent_games_fit_at_120x40_and_enter_opens_the_replay(config, runs_dir):
+    from textual.widgets import DataTable
+
+    from agents.registry import make_agent
+    from arena.match import play_match
+    from arena.tui.screens.tournaments import ReplayScreen
+    from games.registry import resolve_game
+
+    names = ["alphazero:assets/models/connect4,sims=400", "mcts:sims=2000,c=1.4"]
+    store = Store(load_settings().store_path)
+    try:
+        for seed in range(3):
+            store.record(play_match(resolve_game("connect4"), [make_agent("greedy"),
+                                                                make_agent("random")],
+                                    seed=seed, names=names))
+        store.record(play_match(resolve_game("tictactoe"), [make_agent("random")] * 2, seed=1,
+                                max_moves=3))
+    finally:
+        store.close()
+
+    async def scenario():
+        app = make_app(runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one("#recent", DataTable)
+            assert table.row_count == 4
+            # Every column, the result's included, is on screen: nothing to scroll sideways.
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            assert not table.show_horizontal_scrollbar
+            rows = [table.get_row_at(i) for i in range(table.row_count)]
+            assert rows[0][1:] == ["tictactoe", "random vs random", "½-½ cap"]
+            games = {m.id: m for m in all_stored()}
+            for ident, _, players, result in rows[1:]:
+                match = games[int(ident)]
+                assert players.startswith("alphazero:") and players.endswith("…")
+                assert result == ("1-0", "0-1")[match.winner] if match.winner is not None \
+                    else result == "½-½"
+            table.focus()
+            await pilot.press("down", "enter")  # the second newest game
+            assert isinstance(app.screen, ReplayScreen)
+            assert app.screen.match.id == int(rows[1][0])
+            await pilot.press("end")
+            assert "wins" in plain(app.screen.query_one("#replay-status")) or \
+                "draw" in plain(app.screen.query_one("#replay-status"))
+            await pilot.press("escape")
+            assert isinstance(app.screen, HomeScreen)
+
+    asyncio.run(scenario())
+
+
 # -- Play -----------------------------------------------------------------------------------
 
 
@@ -264,16 +314,63 @@ def test_illegal_and_unreadable_moves_are_refused_with_a_message(config, runs_di
             await my_turn(pilot, screen)
             assert len(screen.panel.moves) == 2
             await pilot.press(*"b2", "enter")  # taken
-            assert "Illegal move: b2" in screen.panel.note
-            await pilot.press("ctrl+a", "ctrl+k", *"z9", "enter")
-            assert "not a cell" in screen.panel.note
+            assert "Illegal move: b2 (occupied by X)" in screen.panel.note  # and why
+            box = screen.query_one("#move")
+            assert box.value == ""  # a refused entry leaves the box empty for the next one
+            await pilot.press(*"z9", "enter")
+            assert "'z9' is not a cell" in screen.panel.note
+            assert box.value == ""
             board = screen.query_one(BoardView)
             x, y = board.cell_of(4)
             await pilot.click(BoardView, offset=(x + 1, y))  # b2 again, by mouse
-            assert "Illegal move: b2" in screen.panel.note
+            assert "Illegal move: b2 (occupied by X)" in screen.panel.note
             assert screen.awaiting is not None and len(screen.panel.moves) == 2
-            await pilot.press("p")  # passing is for Go only
-            assert "only for Go" in screen.panel.note
+            # Tic-tac-toe has no pass: no Pass button, no p in the footer, and p does nothing.
+            assert not screen.query_one("#pass").display
+            assert screen.query_one("#resign").display
+            assert "pass_move" not in {b.binding.action for b in app.active_bindings.values()}
+            note = screen.panel.note
+            board.focus()
+            await pilot.press("p")
+            assert screen.panel.note == note and len(screen.panel.moves) == 2
+
+    asyncio.run(scenario())
+
+
+def test_connect_four_says_a_full_column_is_full():
+    from games.connect4 import Connect4State
+
+    state = Connect4State()
+    for _ in range(6):
+        state.play(3)
+    assert state.illegal_reason(3) == "column full"
+    assert state.illegal_reason(2) is None
+
+
+def test_play_go_shows_the_pass_button_and_says_when_the_agent_passes(config, runs_dir,
+                                                                      monkeypatch):
+    import arena.tui.screens.play as play_screen
+    from agents.base import Agent
+
+    class Passer(Agent):
+        name = "passer"
+
+        def act(self, observation, action_mask):
+            return len(action_mask) - 1  # Go's pass is the last action
+
+    real = play_screen.build_agent
+    monkeypatch.setattr(play_screen, "build_agent",
+                        lambda ref, settings: Passer() if ref == "passer" else real(ref, settings))
+
+    async def scenario():
+        app = play_app(runs_dir, game="go5", opponent="passer", first=False)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert screen.query_one("#pass").display
+            assert "pass_move" in {b.binding.action for b in app.active_bindings.values()}
+            await my_turn(pilot, screen)
+            assert screen.panel.moves[0].label == "pass"
+            assert screen.panel.note.startswith("Black passes. Your move")
 
     asyncio.run(scenario())
 
@@ -349,6 +446,54 @@ def test_undo_takes_back_your_move_and_the_reply_then_the_game_goes_on(config, r
     asyncio.run(scenario())
 
 
+def test_play_shows_the_agent_thinking_and_undo_keeps_insights_and_think_times(config, runs_dir):
+    import re
+
+    async def scenario():
+        agent = "mcts:sims=1000000,time=1.5"  # each of its moves takes 1.5 s
+        app = play_app(runs_dir, game="connect4", opponent=agent, seed=1)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            insight = screen.query_one(InsightPanel)
+            await my_turn(pilot, screen)
+            # Played directly: a key press through Pilot waits for the app to be idle, and a
+            # thinking line that ticks keeps it busy until the reply.
+            assert screen.play(3)
+            # While the agent searches, the panel says so and counts the seconds.
+            await wait_for(pilot, lambda: "is thinking" in plain(insight), timeout=10)
+            assert plain(insight).startswith(f"● {agent} is thinking…")
+            await my_turn(pilot, screen)
+            assert "is thinking" not in plain(insight)
+            first = insight.insight
+            text = plain(insight)
+            assert first is not None and "move 2" in text and "earlier" not in text
+            assert re.search(r"\n\d+ simulations · win rate for Yellow \d+%\n", text)
+            assert screen.play(3)
+            await wait_for(pilot, lambda: "is thinking" in plain(insight), timeout=10)
+            # The analysis on show is the agent's previous move's, and says so.
+            assert f"earlier: ● {agent} · move 2" in plain(insight)
+            await my_turn(pilot, screen)
+            assert len(screen.panel.moves) == 4
+            played = [(m.action, m.think_s) for m in screen.panel.moves]
+            assert played[1][1] > 0.05  # the agent's search took a while
+            await pilot.press("u")
+            await wait_for(pilot, lambda: len(screen.panel.moves) == 2
+                           and screen.awaiting is not None)
+            # The replayed moves keep their think times; the agent's analysis is back on show.
+            assert [(m.action, m.think_s) for m in screen.panel.moves] == played[:2]
+            assert screen.panel.insights[1] is first and insight.insight is first
+            assert "no insight" not in plain(insight) and "move 2" in plain(insight)
+            live = screen.live
+            await pilot.press("escape")
+            await wait_for(pilot, live.finished.is_set)
+        [match] = all_stored()  # the game left after the undo, as abandoned
+        assert match.status == "abandoned" and match.plies == 2
+        assert [ms for _, _, _, ms in match.moves] == pytest.approx(
+            [t * 1000.0 for _, t in played[:2]])
+
+    asyncio.run(scenario())
+
+
 # -- Watch ----------------------------------------------------------------------------------
 
 
@@ -385,6 +530,75 @@ def test_watch_mcts_against_greedy_at_connect_four_to_the_end(config, runs_dir):
         match = stored(result.match_id)
         assert match.agents == ["mcts:sims=60", "greedy"] and match.status == "finished"
         assert match.plies == len(result.moves)
+
+    asyncio.run(scenario())
+
+
+CONNECT4_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "connect4"
+
+
+@pytest.mark.skipif(not (CONNECT4_MODEL / "meta.json").is_file(), reason="no shipped model")
+def test_watch_shows_the_search_win_rate_for_the_side_it_describes(config, runs_dir):
+    """A real AlphaZero search: the root's win rate is the mover's, on the scale of its moves'."""
+    ref = f"alphazero:{CONNECT4_MODEL},sims=60,device=cpu"
+
+    async def scenario():
+        request = StartRequest("watch", "connect4", ["greedy", ref], speed=0.25, seed=2)
+        app = make_app(runs_dir, request)
+        async with app.run_test(size=SIZE) as pilot:
+            panel = app.screen.query_one(MatchPanel)
+            insight = app.screen.query_one(InsightPanel)
+            await wait_for(pilot, lambda: len(panel.moves) == 2, timeout=60)
+            seen = insight.insight
+            assert seen.kind == "mcts" and panel.moves[1].player == 1
+            top = seen.actions[0]
+            assert 0.0 <= seen.value <= 1.0
+            assert abs(seen.value - top.score) < 0.15  # the root and its best move agree
+            text = plain(insight)
+            assert f"win rate for Yellow {seen.value:.0%}" in text
+            assert f"{top.score:.0%}" in text and "move 2" in text
+            await pilot.press("escape")
+
+    asyncio.run(scenario())
+
+
+def test_watch_says_who_is_thinking_and_for_how_long(config, runs_dir):
+    import re
+
+    agent = "mcts:sims=1000000,time=2.5"  # each of its moves takes 2.5 s; greedy's none
+
+    async def scenario():
+        request = StartRequest("watch", "connect4", ["greedy", agent], speed=math.inf, seed=0)
+        app = make_app(runs_dir, request)
+        async with app.run_test(size=SIZE) as pilot:
+            panel = app.screen.query_one(MatchPanel)
+            insight = app.screen.query_one(InsightPanel)
+
+            def shown() -> tuple[int, float] | None:
+                """(moves played, the elapsed time as drawn on the screen now), or None."""
+                moves = len(panel.moves)
+                svg = app.export_screenshot().replace("&#160;", " ")
+                found = re.search(r"thinking….*?(\d+\.\d) s", svg, re.DOTALL)  # may wrap
+                return (moves, float(found.group(1))) if found else None
+
+            counted = False
+            for _ in range(3):  # a loaded machine may miss one search: try the next
+                await wait_for(pilot, lambda: "is thinking" in plain(insight), timeout=20)
+                first = shown()
+                text = plain(insight)
+                await pilot.pause(0.5)
+                second = shown()
+                if first and second and first[0] == second[0] == len(panel.moves):
+                    # The same search, drawn later with more seconds: it counts by itself.
+                    assert second[1] > first[1]
+                    counted = True
+                    break
+                await wait_for(pilot, lambda n=len(panel.moves): len(panel.moves) > n, 20)
+            assert counted
+            assert text.startswith(f"● {agent} is thinking…")
+            # Greedy's last move is still on show, marked as the previous move's.
+            assert re.search(r"\nearlier: ● greedy · move \d+\n", text)
+            await pilot.press("escape")
 
     asyncio.run(scenario())
 

@@ -266,6 +266,134 @@ def test_hud_shows_bars_for_an_insight() -> None:
     assert layout.bars[0][1].w > layout.bars[1][1].w
 
 
+def _drawn_texts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Every text the HUD draws from now on, with its rectangle."""
+    from arena.window import hud
+
+    drawn: list[tuple[str, Any]] = []
+    blit = hud._blit
+
+    def spy(surface: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        rect = blit(surface, text, *args, **kwargs)
+        drawn.append((text, rect))
+        return rect
+
+    monkeypatch.setattr(hud, "_blit", spy)
+    return drawn
+
+
+CONNECT4_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "connect4"
+
+
+def _searched(moves: Sequence[int]) -> Insight:
+    """The shipped AlphaZero model's insight after searching the position after `moves`."""
+    from gymnasium import spaces
+
+    from agents.base import MatchContext
+    from agents.registry import make_agent
+
+    agent = make_agent(f"alphazero:{CONNECT4_MODEL},sims=100,device=cpu")
+    player = len(moves) % 2
+    agent.start(MatchContext(game=resolve_game("connect4"), seat=f"player_{player}",
+                             player=player, seed=0, action_space=spaces.Discrete(7)))
+    for i, move in enumerate(moves):
+        agent.observe(i % 2, move)
+    state = Connect4State()
+    for move in moves:
+        state.play(move)
+    agent.act(None, state.legal_mask())
+    insight = agent.explain()
+    assert insight is not None
+    return insight
+
+
+@pytest.mark.skipif(not (CONNECT4_MODEL / "meta.json").is_file(), reason="no shipped model")
+@pytest.mark.parametrize("moves, mover, winning", [
+    ((0, 0, 1, 1, 2, 2), 0, True),  # Red to move wins in column d
+    ((1, 1, 2, 2, 3), 1, False),  # Yellow to move cannot stop b1-c1-d1 at both ends
+])
+def test_hud_shows_a_real_searchs_win_rate_for_the_side_it_is_for(
+        monkeypatch: pytest.MonkeyPatch, moves: tuple[int, ...], mover: int,
+        winning: bool) -> None:
+    insight = _searched(moves)
+    top = insight.actions[0]
+    # The root's win rate and its moves' are the mover's, on one scale.
+    assert 0.0 <= insight.value <= 1.0 and abs(insight.value - top.score) < 0.15
+    assert (insight.value > 0.8) if winning else (insight.value < 0.2)
+    drawn = _drawn_texts(monkeypatch)
+    scene = Scene("Connect four", names=["alphazero", "random"], seat_names=("Red", "Yellow"),
+                  to_play=1 - mover)
+    scene.insight, scene.insight_by, scene.insight_ply = insight, mover, len(moves)
+    draw_hud(pygame.Surface(SIZE), pygame.Rect(600, 20, 380, 660), scene, Connect4Painter())
+    texts = [text for text, _ in drawn]
+    seat = ("Red", "Yellow")[mover]
+    heading = texts.index(f"{scene.names[mover]}: search")
+    details = " · ".join(texts[heading + 1: texts.index("move", heading)])  # one or two lines
+    assert details == (f"move {len(moves) + 1} · 100 visits at the root · "
+                       f"win rate for {seat} {insight.value:.0%}")
+    assert f"{top.score:.0%}" in texts  # the best move's own win rate, in its row
+
+
+def test_hud_marks_an_agents_previous_analysis_while_it_thinks_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = _drawn_texts(monkeypatch)
+    scene = Scene("Go", mode="play", names=["mcts", "human"], humans={1},
+                  seat_names=("Black", "White"), to_play=0)
+    scene.insight = Insight("mcts", [ActionInsight(12, "C3", 0.6, visits=80)], value=0.58,
+                            note="80 simulations")
+    scene.insight_by, scene.insight_ply = 0, 4
+    draw_hud(pygame.Surface(SIZE), pygame.Rect(600, 20, 380, 660), scene, GoPainter(5))
+    texts = [t for t, _ in drawn]
+    heading = texts.index("mcts: search")
+    details = " · ".join(texts[heading + 1: texts.index("move", heading)])
+    assert details == "move 5 (earlier) · 80 simulations · win rate for Black 58%"
+    # Once the person is to move, the same analysis is the latest one again.
+    drawn.clear()
+    scene.to_play = 1
+    draw_hud(pygame.Surface(SIZE), pygame.Rect(600, 20, 380, 660), scene, GoPainter(5))
+    assert not any("earlier" in t for t, _ in drawn)
+
+
+def test_long_result_and_resign_lines_wrap_inside_the_panel(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = _drawn_texts(monkeypatch)
+    names = ["alphazero:assets/models/connect4,sims=400", "human"]
+    scene = Scene("Connect four", mode="play", names=names, humans={1},
+                  seat_names=("Red", "Yellow"))
+    scene.result = (f"{names[0]} (Red) resigns: value -0.97 is below -0.95; "
+                    f"{names[1]} (Yellow) wins")
+    scene.status = "Press R again to resign"
+    scene.hint = "Click to move · U undo · R R resign · H heat map · Esc quit"
+    rect = pygame.Rect(620, 24, 330, 650)
+    draw_hud(pygame.Surface(SIZE), rect, scene, Connect4Painter())
+    assert drawn and all(rect.contains(box) for _, box in drawn), \
+        [text for text, box in drawn if not rect.contains(box)]
+    shown = "".join(text for text, _ in drawn)
+    assert "resigns: value -0.97" in shown and "(Yellow) wins" in shown  # wrapped, not cut
+
+
+def test_a_pass_says_who_passed(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena.match import Move
+    from arena.window.session import WindowObserver
+
+    view = _view("go5", mode="watch")
+    game = resolve_game("go5")
+    env = game.env()
+    env.reset(seed=0)
+    observer = WindowObserver(view, move_delay=0.0)
+    observer.on_event(MatchStarted("g", game, ["mcts", "random"], 0, env))
+    env.step(12)
+    observer.on_event(MovePlayed("g", Move(0, 0, 12, "C3", 0.25), None, env))
+    assert view.scene.last == "Move 1: mcts played C3 (0.25 s)"
+    env.step(25)
+    observer.on_event(MovePlayed("g", Move(1, 1, 25, "pass", 0.01), None, env))
+    assert view.scene.last == "Move 2: White passes (random, 0.01 s)"
+    drawn = _drawn_texts(monkeypatch)
+    view.draw()
+    assert "Move 2: White passes (random, 0.01 s)" in [t for t, _ in drawn]
+    env.close()
+
+
 def test_keymaps_for_cartpole_and_atari() -> None:
     import gymnasium as gym
 
@@ -409,6 +537,46 @@ def test_undo_takes_back_the_last_move_and_only_the_final_game_is_stored(config:
     match = store.get_match(store.match_ids()[0])
     assert match.status == "abandoned" and match.plies == 4
     assert match.moves[0][1] == 0 and match.moves[2][1] in (5, 7, 3, 1)
+
+
+def test_undo_keeps_the_agents_insight_and_think_times(config: Path) -> None:
+    view = _view("tictactoe")
+    turns: list[int] = []
+    shown: list[Any] = []  # (insight, last line) on show at each of the person's turns
+    times: list[list[float]] = [[]]  # think times per game played, as the observers hear them
+
+    def on_turn(view: WindowView, ply: int) -> None:
+        turns.append(ply)
+        shown.append((view.scene.insight, view.scene.last))
+        state = view.env.unwrapped.state
+        if len(turns) == 1:
+            _click_action(view, 0)  # a1
+        elif len(turns) == 2:
+            _click_action(view, next(a for a in (8, 6, 2, 4) if state.cell_owner(a) is None))
+        elif len(turns) == 3:
+            _post_key(pygame.K_u)  # back to ply 2: the replay is a1 and the agent's reply
+        else:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    class Times(Script):
+        def on_event(self, event: Any) -> None:
+            if isinstance(event, MatchStarted) and times[-1]:
+                times.append([])
+            elif isinstance(event, MovePlayed):
+                times[-1].append(event.move.think_s)
+
+    script = Times(view, on_turn, on_end=lambda view: None)
+    assert play("tictactoe", "mcts:sims=3000", seed=5, view=view, speed=100,
+                observers=[script]) == 0
+    assert turns == [0, 2, 4, 2]
+    first, replayed = times
+    assert first[1] > 0.01 and replayed == first[:2]  # the reply's time, not a replay's 0
+    (insight, last), (insight_after, last_after) = shown[1], shown[3]
+    assert insight is not None and insight_after is insight  # the agent's analysis is back
+    assert last_after == last and last.endswith(f"({first[1]:.2f} s)")
+    store = _stored(config)
+    match = store.get_match(store.match_ids()[0])
+    assert match.plies == 2 and match.moves[1][3] == pytest.approx(first[1] * 1000.0)
 
 
 def test_cartpole_arrow_keys_push_the_cart(config: Path) -> None:

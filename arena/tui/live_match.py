@@ -275,6 +275,16 @@ class LiveMove(Message):
         self.insight = insight
 
 
+class LiveThinking(Message):
+    """An agent (seat `player`) has begun to think about its move, at `since` (time.monotonic())."""
+
+    def __init__(self, live: LiveMatch, player: int, since: float):
+        super().__init__()
+        self.live = live
+        self.player = player
+        self.since = since
+
+
 class LiveTurn(Message):
     """The person is to move; `mask` marks the legal actions."""
 
@@ -354,7 +364,13 @@ class _Recorder:
 
 
 class _Reporter:
-    """Observer: posts every event to the screen and paces the game."""
+    """Observer: posts every event to the screen and paces the game.
+
+    After each pause between moves it says who thinks next (LiveThinking), for
+    agents' turns in board games. Moves replayed after an undo get back the
+    think time and insight they had when first played (`LiveMatch.history`):
+    the Move is the loop's own object, so the stored game keeps that time too.
+    """
 
     wants_insight = True
 
@@ -369,15 +385,36 @@ class _Reporter:
             live.post(LiveStarted(live, live.snapshot(event.env, None), list(event.agents)))
             if live.pacer.paused:
                 live.pacer.wait()  # a paused start waits for the first step
+            self._announce(event.env)
         elif isinstance(event, MovePlayed):
-            live.moves.append(event.move)
+            move, insight = event.move, event.insight
+            if move.ply < len(live.history) and live.history[move.ply][0].action == move.action:
+                before, insight = live.history[move.ply]
+                move.think_s = before.think_s
+            live.moves.append(move)
             live.pacer.check()
             if live.single_player and not self._frame_due(event.env):
                 live.pacer.wait()
                 return
-            live.post(LiveMove(live, event.move, live.snapshot(event.env, event.move.action),
-                               event.insight))
+            live.post(LiveMove(live, move, live.snapshot(event.env, move.action), insight))
             live.pacer.wait()
+            self._announce(event.env)
+
+    def _announce(self, env: Any) -> None:
+        """Post LiveThinking when an agent (not the person, not a replayed move) is to move now."""
+        live = self.live
+        if live.single_player or len(live.moves) < len(live.script):
+            return
+        try:
+            seat = env.agent_selection
+            if seat not in env.agents or env.terminations[seat] or env.truncations[seat]:
+                return
+            player = list(env.possible_agents).index(seat)
+        except (AttributeError, KeyError, ValueError):
+            return
+        if live.person is not None and player == live.person_seat:
+            return
+        live.post(LiveThinking(live, player, time.monotonic()))
 
     def _frame_due(self, env: Any) -> bool:
         """Single-player games post at most ~40 frames a second, and always the last."""
@@ -395,6 +432,9 @@ class LiveMatch:
     `build(ref)` makes each agent (in the worker: loading a network may be
     slow or fail; a failure ends the match with a one-line error). `person`,
     when given, takes the seat `person_seat`. Messages go to `target`.
+    `script` (actions) replays a game's first moves (an undo); `history` is
+    those moves as first played, each with its player's insight, so that
+    their think times and insights are kept.
     """
 
     def __init__(self, game: GameSpec, refs: Sequence[str], build: Callable[[str], Agent], *,
@@ -402,6 +442,7 @@ class LiveMatch:
                  pacer: Pacer | None = None, time_per_move: float | None = None,
                  max_moves: int | None = None, person: PersonAgent | None = None,
                  person_seat: int | None = None, script: Sequence[int] = (),
+                 history: Sequence[tuple[Move, Insight | None]] = (),
                  frame_size: Callable[[], tuple[int, int]] | None = None, tag: str | None = None):
         self.game = game
         self.refs = list(refs)
@@ -416,6 +457,7 @@ class LiveMatch:
         self.person = person
         self.person_seat = person_seat
         self.script = list(script)
+        self.history = list(history)[: len(self.script)]
         self.frame_size = frame_size or (lambda: (60, 20))
         self.tag = tag
         self.single_player = game.players == 1

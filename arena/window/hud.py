@@ -33,8 +33,10 @@ class Scene:
     episode_return: float | None = None  # single-player games
     returns: list[float] = field(default_factory=list)  # finished episodes' returns
     last: str = ""  # what happened last, one line
+    last_colour: tuple[int, int, int] = theme.MUTED
     insight: Insight | None = None
     insight_by: int | None = None  # the seat whose thinking `insight` is
+    insight_ply: int | None = None  # the move (0-based) `insight` is about
     action_labels: list[str] | None = None  # better names for actions (single-player)
     status: str = ""
     status_colour: tuple[int, int, int] = theme.TEXT
@@ -75,18 +77,26 @@ def _fit(text: str, size: int, width: int, bold: bool = False) -> str:
     return text + "…"
 
 
-def _wrap(text: str, size: int, width: int) -> list[str]:
-    f = theme.font(size)
+def _wrap(text: str, size: int, width: int, bold: bool = False) -> list[str]:
+    """`text` in lines that fit `width` px in that font; a word too long for a line is split."""
+    f = theme.font(size, bold)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for word in paragraph.split(" "):
             trial = f"{line} {word}".strip()
-            if f.size(trial)[0] <= width or not line:
+            if f.size(trial)[0] <= width:
                 line = trial
-            else:
+                continue
+            if line:
                 lines.append(line)
-                line = word
+            while f.size(word)[0] > width and len(word) > 1:  # a path, a long reference
+                cut = len(word) - 1
+                while cut > 1 and f.size(word[:cut])[0] > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
         lines.append(line)
     return lines
 
@@ -188,9 +198,9 @@ def draw_hud(surface: Any, rect: Any, scene: Scene, painter: Any = None,
     if scene.status:
         lines.append((scene.status, scene.status_colour, False))
     if scene.last:
-        lines.append((scene.last, theme.MUTED, False))
+        lines.append((scene.last, scene.last_colour, False))
     for text, colour, bold in lines:
-        for line in _wrap(text, 15, w):
+        for line in _wrap(text, 15, w, bold):
             _blit(surface, line, 15, colour, (x, y), bold=bold)
             y += 21
     y += 10
@@ -227,16 +237,32 @@ def _draw_insight(surface: Any, rect: Any, scene: Scene, layout: HudLayout) -> i
     pad = 14
     kind = insight.kind
     colour = theme.BAR.get(kind, theme.ACCENT)
-    who = scene.names[scene.insight_by] if scene.insight_by is not None and scene.names else "agent"
+    by = scene.insight_by
+    who = scene.names[by] if by is not None and by < len(scene.names) else "agent"
+    seat = scene.seat_names[by] if by is not None and by < len(scene.seat_names) else ""
+    # The same agent to move again: what is on show is its previous move's thinking.
+    earlier = (by is not None and scene.to_play == by and scene.result is None
+               and by not in scene.humans)
     details = []
+    if scene.insight_ply is not None:
+        details.append(f"move {scene.insight_ply + 1}" + (" (earlier)" if earlier else ""))
     if insight.note:
         details.append(insight.note)
     if insight.value is not None:
-        details.append(f"win rate {insight.value:.0%}" if kind == "mcts"
-                       else f"value {insight.value:+.2f}")
+        whose = f" for {seat}" if seat else ""  # the mover's view, as the moves' win rates
+        details.append(f"win rate{whose} {insight.value:.0%}" if kind == "mcts"
+                       else f"value{whose} {insight.value:+.2f}")
+    detail_lines: list[str] = []  # the details, whole, joined by " · " as far as a line goes
+    small = theme.font(13)
+    for detail in details:
+        joined = f"{detail_lines[-1]} · {detail}" if detail_lines else detail
+        if detail_lines and small.size(joined)[0] <= w - 2 * pad:
+            detail_lines[-1] = joined
+        else:
+            detail_lines.append(detail)
     acts = insight.actions
     row_h = 24
-    head_h = 12 + 24 + (22 if details else 0) + 20
+    head_h = 12 + 24 + 18 * len(detail_lines) + (4 if detail_lines else 0) + 20
     room = max(0, (rect.h - head_h - 12 - 18) // row_h)
     shown = acts[: min(room, 12)]
     if not shown:
@@ -249,9 +275,11 @@ def _draw_insight(surface: Any, rect: Any, scene: Scene, layout: HudLayout) -> i
     heading = f"{who}: {KIND_TITLES.get(kind, kind)}"
     _blit(surface, _fit(heading, 16, w - 2 * pad, True), 16, theme.TEXT, (x + pad, y), bold=True)
     y += 24
-    if details:
-        _blit(surface, _fit(" · ".join(details), 13, w - 2 * pad), 13, theme.MUTED, (x + pad, y))
-        y += 22
+    for line in detail_lines:
+        _blit(surface, _fit(line, 13, w - 2 * pad), 13, theme.MUTED, (x + pad, y))
+        y += 18
+    if detail_lines:
+        y += 4
     # Column headers.
     value_w = 96
     # The label column fits the longest label shown ("push right", "UPLEFTFIRE"), within reason.

@@ -122,7 +122,10 @@ class WindowObserver:
 
     Raises WindowClosed from MovePlayed (inside the match loop, which records
     the game as abandoned) once the window is closed; never from MatchStarted
-    or MatchEnded, which the loop runs outside its guard.
+    or MatchEnded, which the loop runs outside its guard. Moves replayed
+    after an undo get back the think time and insight they had when first
+    played (`replay`, set by play()); the Move is the loop's own, so the
+    store keeps that time too.
     """
 
     wants_insight = True
@@ -132,17 +135,20 @@ class WindowObserver:
         self.view = view
         self.move_delay = move_delay
         self.moves: list[Move] = []
+        self.insights: list[Any] = []  # per move, what its player said of it (None: nothing)
         self.fast_forward = 0  # moves replayed after an undo: no pause, no drawing
+        self.replay: list[tuple[Move, Any]] = []  # those moves as first played, with insights
         self.last_result: MatchResult | None = None
         self._next_time = 0.0
 
     def on_event(self, event: Any) -> None:
         view, scene = self.view, self.view.scene
         if isinstance(event, MatchStarted):
-            self.moves = []
+            self.moves, self.insights = [], []
             scene.names = _display_names(event.agents)
             scene.ply, scene.to_play, scene.result, scene.last = 0, 0, None, ""
-            scene.insight = scene.insight_by = None
+            scene.last_colour = theme.MUTED
+            scene.insight = scene.insight_by = scene.insight_ply = None
             scene.episode_return = 0.0 if len(event.agents) == 1 else None
             if len(event.agents) == 1:
                 view.step_hz = step_rate(event.env)
@@ -173,22 +179,34 @@ class WindowObserver:
 
     def _moved(self, event: MovePlayed) -> None:
         view, scene = self.view, self.view.scene
-        move = event.move
+        move, insight = event.move, event.insight
+        if move.ply < len(self.replay) and self.replay[move.ply][0].action == move.action:
+            before, insight = self.replay[move.ply]
+            move.think_s = before.think_s
         self.moves.append(move)
+        self.insights.append(insight)
         scene.ply = len(self.moves)
         replaying = len(self.moves) < self.fast_forward
-        if event.insight is not None:
-            scene.insight, scene.insight_by = event.insight, move.player
+        if insight is not None:
+            scene.insight, scene.insight_by, scene.insight_ply = insight, move.player, move.ply
         elif move.player not in scene.humans:
-            scene.insight = scene.insight_by = None
+            scene.insight = scene.insight_by = scene.insight_ply = None
         single = len(scene.names) == 1
         if single:
             scene.episode_return = float(getattr(event.env, "episode_return", 0.0) or 0.0)
         else:
             who = scene.names[move.player] if move.player < len(scene.names) else "?"
-            scene.last = f"Move {move.ply + 1}: {who} played {move.label}"
-            if move.player not in scene.humans:
-                scene.last += f" ({move.think_s:.2f} s)"
+            took = f", {move.think_s:.2f} s" if move.player not in scene.humans else ""
+            if _is_pass(event.env, move.action):
+                seat = (scene.seat_names[move.player] if move.player < len(scene.seat_names)
+                        else who)
+                scene.last = f"Move {move.ply + 1}: {seat} passes ({who}{took})"
+                scene.last_colour = theme.ACCENT
+            else:
+                scene.last = f"Move {move.ply + 1}: {who} played {move.label}"
+                if took:
+                    scene.last += f" ({took[2:]})"
+                scene.last_colour = theme.MUTED
         scene.status = ""
         self._thinking(event.env)
         if replaying:
@@ -230,6 +248,13 @@ class WindowObserver:
         view.refresh()
         view.poll()
         view.draw()
+
+
+def _is_pass(env: Any, action: Any) -> bool:
+    """Whether `action` is the game's pass move (Go's); False for games without one."""
+    state = getattr(getattr(env, "unwrapped", env), "state", None)
+    pass_action = getattr(state, "pass_action", None)
+    return pass_action is not None and action == pass_action
 
 
 class _Scripted(Agent):
@@ -491,21 +516,24 @@ def play(game_id: str, opponent_ref: str | None, human_first: bool = True, *,
             scene.game_no = i + 1
             scene.humans = {s for s, a in enumerate(agents) if isinstance(a, WindowHuman)}
             prefix: list[Move] = []
+            kept: list[tuple[Move, Any]] = []  # prefix as first played, with the insights
             while True:
                 seated: list[Agent] = agents
                 if prefix:
                     seated = [_Scripted(a, [m.action for m in prefix if m.player == s])
                               for s, a in enumerate(agents)]
                 window.fast_forward = len(prefix)
+                window.replay = kept
                 try:
                     play_match(_window_safe(game), seated, names=names, seed=seed + i,
                                time_per_move=settings.time_per_move, max_moves=settings.max_moves,
                                observers=all_observers, render_mode=painter.render_mode)
                     break
                 except UndoRequested:
-                    played = list(window.moves)
+                    played, insights = list(window.moves), list(window.insights)
                     last = max(j for j, m in enumerate(played) if m.player in scene.humans)
                     prefix = played[:last]
+                    kept = list(zip(prefix, insights[:last], strict=True))
             scene.status, scene.status_colour = "N new game · Esc quit", theme.MUTED
             view.invalidate()
             if view.wait_for_key({"n"}) is None:

@@ -21,7 +21,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select
 
+from agents.base import Insight
 from arena.errors import UserError
+from arena.match import Move
 from arena.tui.catalog import agents_for, board_games, build_agent, list_agents, option_label
 from arena.tui.live_match import LiveEnded, LiveMatch, LiveStarted, LiveTurn, PersonAgent
 from arena.tui.widgets.board import BoardView
@@ -38,7 +40,7 @@ class PlayScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("n", "new_game", "New game"),
-        Binding("p", "pass_move", "Pass (Go)"),
+        Binding("p", "pass_move", "Pass"),  # only where the game has a pass move
         Binding("u", "undo", "Undo"),
         Binding("r", "resign", "Resign"),
     ]
@@ -56,6 +58,7 @@ class PlayScreen(Screen):
         self.awaiting: np.ndarray | None = None  # the legal-move mask while it is your turn
         self._filled_for: str | None = None
         self._resign_asked: LiveMatch | None = None  # the game a first `r` was pressed in
+        self._passes: dict[str, bool] = {}  # game id -> whether it has a pass move
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,6 +97,7 @@ class PlayScreen(Screen):
             self.panel.say(f"'{self.initial_game}' is not a board game you can play here", "bold red")
             self.autostart = False
         self._fill_opponents(game_id, self.initial_opponent)
+        self._show_game_buttons()
         if self.autostart:
             self.call_after_refresh(self.action_new_game)
         else:
@@ -121,9 +125,34 @@ class PlayScreen(Screen):
             return
         if event.select.id == "game" and event.value != self._filled_for:
             self._fill_opponents(str(event.value), None)
+            self._show_game_buttons()
         elif event.select.id == "opponent":
             # A pick from the list replaces whatever was typed.
             self.query_one("#opponent-ref", Input).value = ""
+
+    def _game_on_show(self) -> GameSpec:
+        """The game of the board on show, else the one chosen for the next game."""
+        if self.live is not None:
+            return self.live.game
+        return resolve_game(str(self.query_one("#game", Select).value))
+
+    def _has_pass(self) -> bool:
+        """Whether the game on show has a pass move (Go); tic-tac-toe and connect four do not."""
+        game = self._game_on_show()
+        if game.id not in self._passes:
+            self._passes[game.id] = (game.new_state is not None
+                                     and hasattr(game.new_state(), "pass_action"))
+        return self._passes[game.id]
+
+    def _show_game_buttons(self) -> None:
+        """The Pass button (and the p key in the footer) only for games with a pass move."""
+        self.query_one("#pass", Button).display = self._has_pass()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pass_move" and self.is_mounted:
+            return self._has_pass()
+        return True
 
     def _setup(self) -> tuple[GameSpec, str, int]:
         game = resolve_game(str(self.query_one("#game", Select).value))
@@ -143,7 +172,8 @@ class PlayScreen(Screen):
         """Leave the current game (stored as abandoned if moves were played) and start anew."""
         self._start(script=())
 
-    def _start(self, script: list[int] | tuple[int, ...], record_previous: bool = True) -> None:
+    def _start(self, script: list[int] | tuple[int, ...], record_previous: bool = True,
+               history: list[tuple[Move, Insight | None]] | None = None) -> None:
         panel = self.panel
         try:
             game, opponent, seat = self._setup()
@@ -159,11 +189,13 @@ class PlayScreen(Screen):
         live = LiveMatch(game, refs, lambda ref: build_agent(ref, settings), target=panel,
                          store_path=settings.store_path, data_dir=settings.data_dir, seed=self.seed,
                          time_per_move=settings.time_per_move, max_moves=settings.max_moves,
-                         person=person, person_seat=seat, script=script)
+                         person=person, person_seat=seat, script=script,
+                         history=history or ())
         person.on_turn = lambda mask: live.post(LiveTurn(live, mask))
         self.live, self.person, self.awaiting = live, person, None
         panel.you = seat
         panel.begin(live)
+        self._show_game_buttons()
         panel.say("the agent is getting ready…" if not script else "replaying…", "dim")
         self.query_one(BoardView).focus()
         self.run_worker(live.run, thread=True, group="match", exit_on_error=False)
@@ -176,7 +208,12 @@ class PlayScreen(Screen):
         if message.live is not self.live:
             return
         self.awaiting = message.mask
-        self.panel.say("Your move: click the board, use the arrow keys and Enter, "
+        moves, state = self.panel.moves, self._state()
+        passed = ""
+        if moves and state is not None and moves[-1].player != self.panel.you \
+                and moves[-1].action == getattr(state, "pass_action", None):
+            passed = f"{self.panel.board.seat_name(moves[-1].player)} passes. "
+        self.panel.say(f"{passed}Your move: click the board, use the arrow keys and Enter, "
                        "or type a move below.", "bold")
 
     def on_live_ended(self, message: LiveEnded) -> None:
@@ -242,6 +279,7 @@ class PlayScreen(Screen):
             state = self._state()
             if not text:
                 return
+            event.input.value = ""  # refused or played, the next entry starts afresh
             if state is None:
                 self.panel.say("No game on: press n (or New game) to start one.", "bold red")
                 return
@@ -250,8 +288,7 @@ class PlayScreen(Screen):
             except ValueError as exc:
                 self.panel.say(f"{exc}", "bold red")
                 return
-            if self.play(action):
-                event.input.value = ""
+            self.play(action)
         elif event.input.id == "opponent-ref":
             self.action_new_game()
 
@@ -282,8 +319,11 @@ class PlayScreen(Screen):
         if not yours:
             self.panel.say("Nothing to undo yet.", "bold red")
             return
-        script = [m.action for m in moves[: yours[-1]]]
-        self._start(script, record_previous=False)
+        kept = yours[-1]
+        script = [m.action for m in moves[:kept]]
+        # The replayed moves keep the think times and insights they had when first played.
+        history = list(zip(moves[:kept], self.panel.insights[:kept], strict=True))
+        self._start(script, record_previous=False, history=history)
 
     def action_resign(self) -> None:
         """Resign the game; the first press only asks, so a stray key cannot lose a game."""

@@ -30,6 +30,7 @@ class Geometry:
     height: int = 0
     classes: tuple[str, ...] = ()  # component classes the drawing uses
     css_class: str = ""  # set on the BoardView, so app.tcss can colour each game apart
+    seat_names: tuple[str, ...] = ()  # how each player's side is called ("Black", "Red", "X")
 
     def lines(self, state: GameState, last: int | None, cursor: int | None,
               palette: Palette) -> list[Text]:
@@ -74,6 +75,7 @@ class TicTacToeGeometry(Geometry):
     CELL_W, CELL_H = 7, 3
     width, height = 27, 14
     css_class = "-tictactoe"
+    seat_names = ("X", "O")
     classes = ("board--x", "board--o", "board--grid", "board--coord", "board--last", "board--cursor")
     _ART = {
         0: ("  ╲ ╱  ", "   ╳   ", "  ╱ ╲  "),
@@ -137,6 +139,7 @@ class Connect4Geometry(Geometry):
     COLUMNS, ROWS, CELL_W, CELL_H = 7, 6, 6, 3
     width, height = 44, 21
     css_class = "-c4"
+    seat_names = ("Red", "Yellow")
     classes = ("board--c4", "board--hole", "board--red", "board--yellow", "board--coord",
                "board--last", "board--cursor")
     _DISC = (" ▄▄▄ ", "█████", " ▀▀▀ ")
@@ -210,6 +213,7 @@ class GoGeometry(Geometry):
 
     COLUMN_LETTERS = "ABCDEFGHJKLMNOPQRST"
     css_class = "-go"
+    seat_names = ("Black", "White")
     classes = ("board--wood", "board--black", "board--white", "board--coord", "board--golast",
                "board--gocursor")
 
@@ -415,6 +419,11 @@ class BoardView(Widget, can_focus=True):
         assert self.geometry is not None
         return {name: self.get_component_rich_style(name, partial=True)
                 for name in self.geometry.classes}
+
+    def seat_name(self, player: int) -> str:
+        """How `player`'s side is called on this board ("Black", "Red", "X"; else "player 1")."""
+        names = self.geometry.seat_names if self.geometry is not None else ()
+        return names[player] if 0 <= player < len(names) else f"player {player + 1}"
 
     def piece(self, player: int) -> Text:
         """A player's mark in this board's colours (for move lists)."""

@@ -1,7 +1,7 @@
 """MatchPanel: one live game: the board (or picture), a status line, the insight panel, the moves.
 
 It follows a LiveMatch through the messages the match thread posts
-(LiveStarted, LiveMove, LiveEnded); the screen that owns it decides what
+(LiveStarted, LiveMove, LiveThinking, LiveEnded); the screen that owns it decides what
 starts, pauses and ends games. Messages from any match but the current one
 are ignored, so a stopped game can never draw over its successor.
 """
@@ -14,9 +14,18 @@ from textual.containers import Center, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from agents.base import Insight
 from arena.match import MatchResult, Move
 from arena.store import StoredMatch
-from arena.tui.live_match import LiveEnded, LiveMatch, LiveMove, LiveStarted, Snapshot, speed_text
+from arena.tui.live_match import (
+    LiveEnded,
+    LiveMatch,
+    LiveMove,
+    LiveStarted,
+    LiveThinking,
+    Snapshot,
+    speed_text,
+)
 from arena.tui.widgets.board import BoardView
 from arena.tui.widgets.frame import FrameView
 from arena.tui.widgets.insight import InsightPanel
@@ -52,6 +61,7 @@ class MatchPanel(Widget):
         self.names: list[str] = []
         self.snapshot: Snapshot | None = None
         self.moves: list[Move] = []
+        self.insights: list[Insight | None] = []  # per move, what its player said of it
         self.result: MatchResult | None = None
         self.error: str | None = None
         self.note = ""  # the screen's own line (your turn, messages); see `say`
@@ -82,6 +92,7 @@ class MatchPanel(Widget):
         self.names = list(live.refs)
         self.snapshot = None
         self.moves = []
+        self.insights = []
         self.result = None
         self.error = None
         self.note = ""
@@ -113,23 +124,38 @@ class MatchPanel(Widget):
         move = message.move
         if move.ply < len(self.moves):  # never happens in one game; guards a replay
             self.moves = self.moves[: move.ply]
+            self.insights = self.insights[: move.ply]
         self.moves.append(move)
+        self.insights.append(message.insight)
         self._draw(message.snapshot)
         if not message.live.single_player:
             self.query_one(MoveList).set_moves(self.moves, message.live.game.players)
         if move.player != self.you:  # what a person thinks is not ours to show
-            self.query_one(InsightPanel).show(self._who(move.player), message.insight)
+            self.query_one(InsightPanel).show(self._who(move.player), message.insight,
+                                              seat=self._seat(move.player), ply=move.ply)
+
+    def on_live_thinking(self, message: LiveThinking) -> None:
+        if not self._mine(message.live) or self.result is not None:
+            return
+        self.query_one(InsightPanel).thinking(self._who(message.player), message.since)
 
     def on_live_ended(self, message: LiveEnded) -> None:
         if not self._mine(message.live):
             return
         self.result = message.result
         self.error = message.error
+        self.query_one(InsightPanel).thinking(None)
         result, snap = message.result, self.snapshot
         if result is not None and snap is not None and message.live.single_player:
             # The last frames may have been skipped (at most ~40 are drawn a second).
             snap.total_return, snap.steps = result.returns[0], result.plies
         self.refresh_status()
+
+    def _seat(self, player: int) -> str:
+        """How `player`'s side is called on the board ("Black", "Red", "X"), "" without a board."""
+        if self.snapshot is None or self.snapshot.state is None:
+            return ""
+        return self.board.seat_name(player)
 
     def _who(self, player: int) -> Text:
         text = Text()

@@ -10,7 +10,8 @@ from textual.widgets import DataTable
 
 from arena.tui.tournament_view import RecentGame
 
-TWO_PLAYER_COLUMNS = ("#", "agent", "games", "W/D/L", "score", "Elo (95%)", "LOS next")
+TWO_PLAYER_COLUMNS = ("#", "agent", "games", "W/D/L", "forf/res", "score", "Elo (95%)",
+                      "LOS next")
 LEADERBOARD_COLUMNS = ("#", "agent", "episodes", "mean return (95%)", "min", "max")
 
 
@@ -34,13 +35,14 @@ def standings_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
             score = "-" if row["score_pct"] is None else f"{row['points']:g} ({row['score_pct']:.0f}%)"
             los = row.get("los_next")
             rows.append((str(row["rank"]), name, str(row["games"]),
-                         f"{row['wins']}/{row['draws']}/{row['losses']}", score, shown,
+                         f"{row['wins']}/{row['draws']}/{row['losses']}",
+                         f"{row.get('forfeits', 0)}/{row.get('resigned', 0)}", score, shown,
                          "-" if los is None else f"{100 * los:.0f}%"))
     return rows
 
 
 class StandingsTable(DataTable):
-    """Rank, agent, games, W/D/L, score, Elo ± 95% and LOS to the next one down.
+    """Rank, agent, games, W/D/L, losses by forfeit/resignation, score, Elo ± 95% and LOS.
 
     A single-player leaderboard shows episodes and mean return ± 95% instead.
     Promises: after `show(data)` the rows are `standings_rows(data)`, in order.
