@@ -134,6 +134,7 @@ def test_trained_net_knows_wins_in_one_and_the_run_plays_a_match(trained):
     assert isinstance(agent, AlphaZeroAgent)
     series = run_series(resolve_game("tictactoe"), [agent, make_agent("random")], ["az", "random"],
                         games=10, seed=7)
+    assert series.forfeits() == [], series.forfeits()
     assert series.entrants[0].losses <= 1 and series.entrants[0].wins >= 6
 
 

@@ -85,8 +85,11 @@ _AGENT = textwrap.dedent("""
     from agents.base import Agent
 
     class ThreadReporter(Agent):
+        def __init__(self, log: str):
+            self.log = log
+
         def act(self, observation, action_mask):
-            with open(os.environ["THREADS_LOG"], "a") as f:
+            with open(self.log, "a") as f:
                 f.write(f"{torch.get_num_threads()}\\n")
             return int(np.flatnonzero(action_mask)[0])
 """)
@@ -100,11 +103,10 @@ def test_tournament_workers_play_on_one_torch_thread(tmp_path, monkeypatch):
     for name in ("OMP_NUM_THREADS", "ARENA_THREADS", "ARENA_OMP_FROM_POLICY"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "reporter.py").write_text(_AGENT)
-    log = tmp_path / "threads.log"
-    monkeypatch.setenv("THREADS_LOG", str(log))
+    log = tmp_path / "threads.log"  # a parameter: the pool's forkserver may predate this test
     spec = parse_spec({
         "name": "threads", "game": "tictactoe", "format": "round-robin",
-        "participants": [f"{tmp_path / 'reporter.py'}:ThreadReporter", "random"],
+        "participants": [f"{tmp_path / 'reporter.py'}:ThreadReporter:log={log}", "random"],
         "games_per_pairing": 2, "concurrency": 2, "seed": 0}, "test")
     settings = Settings(data_dir=tmp_path / "data")
     report = run_tournament(spec, settings)

@@ -707,3 +707,19 @@ def test_a_real_window_opens_on_the_dummy_driver_and_closes(
     store = _stored(config)
     match = store.get_match(store.match_ids()[0])
     assert match.status == "abandoned" and match.plies == 0
+
+
+def test_fonts_survive_pygame_being_quit_and_started_again():
+    # gymnasium's envs quit pygame when they close; cached fonts must not die with it.
+    import pygame
+
+    from arena.window import theme
+    from games.go import render as go_render
+
+    pygame.init()
+    theme.font(14)
+    go_render._font(14)
+    pygame.quit()
+    pygame.init()
+    assert theme.font(14).render("x", True, (0, 0, 0)).get_width() > 0
+    assert go_render._font(14).render("x", True, (0, 0, 0)).get_width() > 0

@@ -68,7 +68,7 @@ class AlphaZeroAgent(SearchAgent):
         self._searched = None
 
     def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
-        deadline = self.clock.deadline()
+        deadline = self.clock.deadline() if self.clock is not None else None
         if self.tree is None:
             self.tree = MCTS(self.state, self.search_config, self.rng)
         tree = self.tree

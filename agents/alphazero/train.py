@@ -49,7 +49,7 @@ from agents.alphazero.features import GameFeatures, game_features
 from agents.alphazero.mcts import SearchConfig
 from agents.alphazero.network import NetConfig, PolicyValueNet, default_net, load_net, save_net
 from agents.alphazero.selfplay import GameRecord, SelfPlayConfig, SelfPlayStats, play_games
-from agents.base import Agent
+from agents.base import Agent, ThinkingClock
 from agents.checkpoint import (
     TRAIN_STATE,
     TRAIN_STATE_JSON,
@@ -128,6 +128,7 @@ class _NetAgent(AlphaZeroAgent):
         self.sims = sims
         self.batch = batch
         self.search_config = SearchConfig(sims=sims, c_init=c_init, temperature_moves=random_moves)
+        self.clock = ThinkingClock()
         self.tree = None
         self._searched = None
         self._ply = 0
@@ -143,7 +144,8 @@ class _NetAgent(AlphaZeroAgent):
 
         if self.tree is None:
             self.tree = MCTS(self.state, self.search_config, self.rng)
-        self.tree.search(self.evaluator, self.sims, batch=self.batch)
+        self.tree.search(self.evaluator, self.sims, batch=self.batch,
+                         deadline=self.clock.deadline())
         self._searched = self.tree.root
         return self.tree.choose(move_number=self._ply)
 

@@ -38,9 +38,25 @@ def _font_path(bold: bool) -> str | None:
     return None
 
 
-@lru_cache(maxsize=64)
 def font(size: int, bold: bool = False):
-    """A pygame Font of `size` px (cached; pygame.font must be initialised)."""
+    """A pygame Font of `size` px (cached; pygame.font must be initialised).
+
+    A font made before pygame.font was last quit (gymnasium's envs quit pygame
+    when they close) is dead: the cache is then emptied and the font made anew.
+    """
+    import pygame
+
+    cached = _font(size, bold)
+    try:
+        cached.size("0")
+    except pygame.error:
+        _font.cache_clear()
+        cached = _font(size, bold)
+    return cached
+
+
+@lru_cache(maxsize=64)
+def _font(size: int, bold: bool):
     import pygame
 
     path = _font_path(bold)

@@ -92,8 +92,21 @@ def _wood_pixels(width: int, height: int) -> np.ndarray:
     return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=16)
 def _font(size: int):
+    """pygame's default font at `size` (cached; made anew after pygame.font was quit)."""
+    import pygame
+
+    font = _cached_font(size)
+    try:
+        font.size("0")
+    except pygame.error:  # made before pygame.font was last quit: dead
+        _cached_font.cache_clear()
+        font = _cached_font(size)
+    return font
+
+
+@lru_cache(maxsize=16)
+def _cached_font(size: int):
     import pygame
 
     return pygame.font.Font(None, size)
