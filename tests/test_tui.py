@@ -896,3 +896,19 @@ def test_play_go_by_click_and_pass(config, runs_dir):
             assert "captures" in plain(screen.panel.query_one("#status"))
 
     asyncio.run(scenario())
+
+
+def test_typing_a_move_with_the_board_focused_goes_to_the_move_box(config, runs_dir):
+    # A new user types "E5" and Enter without clicking the move box first.
+    async def scenario():
+        app = play_app(runs_dir, game="go5", opponent="random", seed=1)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await my_turn(pilot, screen)
+            assert isinstance(screen.focused, BoardView)
+            await pilot.press("b", "2", "enter")
+            await wait_for(pilot, lambda: len(screen.panel.moves) >= 2)
+            assert screen.panel.moves[0].label == "B2"
+            assert screen.query_one("#move").value == ""
+
+    asyncio.run(scenario())

@@ -83,7 +83,7 @@ class PlayScreen(Screen):
             with Vertical(id="play-area"):
                 yield MatchPanel(interactive=True, id="panel")
                 yield Input(placeholder="type a move (e.g. b2, 4, D4 or pass) and press Enter",
-                            id="move")
+                            id="move", select_on_focus=False)
         yield Footer()
 
     @property
@@ -269,6 +269,13 @@ class PlayScreen(Screen):
         self.person.submit(action)
         self.panel.say(f"You played {label}.")
         return True
+
+    def on_board_view_typed(self, message: BoardView.Typed) -> None:
+        """Typing a move on the board goes on in the move box, from its first letter."""
+        box = self.query_one("#move", Input)
+        box.focus()
+        box.value = message.character
+        box.cursor_position = len(box.value)
 
     def on_board_view_chosen(self, message: BoardView.Chosen) -> None:
         self.play(message.action)

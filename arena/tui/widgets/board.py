@@ -368,6 +368,21 @@ class BoardView(Widget, can_focus=True):
     cursor: reactive[int | None] = reactive(None)
     interactive: reactive[bool] = reactive(False)
 
+    #: Letters the screens bind (new game, pass, undo, resign, quit): never taken as typing.
+    RESERVED_KEYS = frozenset("npurq")
+
+    class Typed(Message):
+        """The person began typing a move ("e" of "E5") while the board had the focus."""
+
+        def __init__(self, board: BoardView, character: str):
+            super().__init__()
+            self.board = board
+            self.character = character
+
+        @property
+        def control(self) -> BoardView:
+            return self.board
+
     class Chosen(Message):
         """The person picked `action` on the board."""
 
@@ -473,6 +488,9 @@ class BoardView(Widget, can_focus=True):
             event.stop()
             self.cursor = action
             self.post_message(self.Chosen(self, action))
+        elif event.character.isalpha() and event.character.lower() not in self.RESERVED_KEYS:
+            event.stop()  # the start of a move like "E5" or "b2": the screen's move box takes it
+            self.post_message(self.Typed(self, event.character))
 
     def action_cursor(self, dx: int, dy: int) -> None:
         if self.interactive and self.geometry is not None:
