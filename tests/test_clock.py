@@ -118,6 +118,14 @@ _STARVED = textwrap.dedent("""
         except UserError as exc:
             out["series"] = str(exc)
         out["voids"] = voids
+        # A tournament worker voids such a game (the driver plays it again), blaming nobody.
+        from tournaments.worker import GameJob, play_job
+        fixture = os.path.join(os.getcwd(), "tests", "fixtures", "busy_agent.py")
+        job = GameJob(key="k", game="tictactoe", seats=["busy", "random"],
+                      agents=[fixture + ":Busy", "random"], seed=0, time_per_move=1.0,
+                      max_moves=None, tag="t")
+        outcome = play_job(job)
+        out["worker"] = [outcome.void_reason, outcome.result is None]
         print(json.dumps(out))
     finally:
         for h in hogs:
@@ -137,3 +145,5 @@ def test_a_seat_the_machine_starves_voids_the_game_and_a_slow_one_forfeits():
     assert out["sleepy"] == "exceeded the time per move (1 s)"  # its own slowness
     assert out["voids"] == [0, 0, 0]  # played again, then given up with one line
     assert "void 3 times" in out["series"]
+    reason, no_result = out["worker"]
+    assert no_result and "waited" in reason and "for a CPU" in reason

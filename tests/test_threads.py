@@ -123,6 +123,8 @@ def test_the_quickstart_tournament_has_no_forfeits_with_no_environment(tmp_path)
                           "tournaments/quickstart.yaml"], capture_output=True, text=True,
                          timeout=600, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stderr
+    # No concurrency in the spec: as many games at once as there are cores, no more.
+    assert f"24 games on local ({usable_cores()} at a time)" in run.stdout + run.stderr
     shown = subprocess.run([sys.executable, "-m", "arena", "tournament", "show", "quickstart",
                             "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT,
                            env=env)
