@@ -142,14 +142,9 @@ class HomeScreen(Screen):
 
     def open_game(self, match_id: int) -> None:
         """Push the replay of stored game `match_id` (the Tournaments screen's replay view)."""
-        from arena.tui.screens.tournaments import ReplayScreen
-        from arena.tui.tournament_view import read_match
+        from arena.tui.screens.tournaments import open_replay
 
-        match = read_match(self.app.settings.store_path, match_id)
-        if match is None:
-            self.notify(f"no game {match_id} in the store", severity="error")
-            return
-        self.app.push_screen(ReplayScreen(match))
+        open_replay(self.app, match_id)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_go(event.option.id or "")

@@ -291,11 +291,7 @@ class TournamentsScreen(Screen):
 
     def open_game(self, match_id: int) -> None:
         """Push the replay of stored game `match_id`."""
-        match = read_match(self.app.settings.store_path, match_id)
-        if match is None:
-            self.notify(f"no game {match_id} in the store", severity="error")
-            return
-        self.app.push_screen(ReplayScreen(match))
+        open_replay(self.app, match_id)
 
 
 class ReplayScreen(Screen):
@@ -396,3 +392,12 @@ class ReplayScreen(Screen):
         if ply == len(self.moves):
             text.append(f"\n{describe_result(match, match.agents)}", style="bold")
         self.query_one("#replay-status", Static).update(text)
+
+
+def open_replay(app: Any, match_id: int) -> None:
+    """Push the replay of stored game `match_id` on `app`, or say it is not in the store."""
+    match = read_match(app.settings.store_path, match_id)
+    if match is None:
+        app.notify(f"no game {match_id} in the store", severity="error")
+        return
+    app.push_screen(ReplayScreen(match))
