@@ -45,7 +45,9 @@ def load_presets(algo: str) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        from games.inputs import load_yaml, read_text_bounded
+
+        data = load_yaml(read_text_bounded(path, "YAML")) or {}
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -74,8 +76,12 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"argument --set: '{item}' is not key=value")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
+        from games.inputs import YamlLimitError, load_yaml
+
+        try:  # aliases limited: a "billion laughs" value is refused
+            value = load_yaml(text) if text.strip() else ""
+        except YamlLimitError as exc:
+            raise UserError(f"argument --set: {key.strip()}: {exc.problem}") from None
         except yaml.YAMLError:
             value = text
         if isinstance(value, str):

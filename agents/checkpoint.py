@@ -88,10 +88,14 @@ def read_meta(directory: Path) -> dict[str, Any]:
     path = Path(directory) / META
     if not path.is_file():
         raise UserError(f"'{directory}' is not an Arena checkpoint (no {META})")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    from games.inputs import read_bounded
+
+    try:  # at most 16 MB: an endless meta.json (a link to /dev/zero) is refused, not read
+        meta = json.loads(read_bounded(path, "JSON metadata"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, ...
         raise UserError(f"'{path}' is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"'{path}': cannot read: {exc.strerror or exc}") from None
     if not isinstance(meta, dict) or "algo" not in meta:
         raise UserError(f"'{path}' has no 'algo' field")
     return meta

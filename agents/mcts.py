@@ -39,8 +39,8 @@ class MCTSAgent(SearchAgent):
     def __init__(self, sims: int = 1000, c: float = 1.4, time: float | None = None):
         if sims < 1:
             raise ValueError(f"sims must be at least 1, got {sims}")
-        if c < 0:
-            raise ValueError(f"c must be non-negative, got {c}")
+        if not (math.isfinite(c) and c >= 0):  # c=nan would make every UCB1 score nan
+            raise ValueError(f"c must be a finite number of at least 0, got {c}")
         self.sims = sims
         self.c = c
         self.clock = ThinkingClock(time)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arena.errors import UserError
 from arena.match import Event, MatchEnded, MatchResult
 
 SCHEMA_VERSION = 4
@@ -214,13 +215,65 @@ class StoredMatch:
     resign_reason: str | None = None
 
 
+class StoreError(UserError):
+    """The store cannot be opened or written (disk full, not a directory, ...): one line."""
+
+
+def _failure(exc: BaseException) -> bool:
+    """True for SQLite's error of the file or the disk under the store (full, I/O, locked,
+    read-only, not a database), not one of Arena's own SQL (a constraint, a misuse)."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError,
+                        sqlite3.InterfaceError)):
+        return False
+    return isinstance(exc, sqlite3.DatabaseError)
+
+
+def store_error(path: Path, exc: BaseException, doing: str = "write") -> StoreError:
+    """"cannot write the store at PATH: disk full" and the like, for a failure `exc`."""
+    import errno
+
+    text = str(exc)
+    if (getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in text
+            or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)):
+        reason = "disk full"
+    elif getattr(exc, "sqlite_errorname", "") in ("SQLITE_IOERR_WRITE", "SQLITE_IOERR_SHMSIZE",
+                                                   "SQLITE_IOERR_TRUNCATE", "SQLITE_IOERR_FSYNC"):
+        reason = f"{text} while writing (is the disk full?)"  # EFBIG, EIO: not ENOSPC itself
+    elif isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        reason = f"'{exc.filename}' is not a directory"  # mkdir of a data_dir that is a file
+    elif isinstance(exc, OSError):
+        reason = exc.strerror or text
+    else:
+        reason = text or type(exc).__name__
+    return StoreError(f"cannot {doing} the store at {path}: {reason}")
+
+
 class Store:
-    """One SQLite database of matches."""
+    """One SQLite database of matches.
+
+    A failure of the file or the disk (disk full, a data_dir that is a file, no
+    permission, not an SQLite file) is a StoreError, a UserError of one line;
+    a transaction that fails is rolled back, so the store stays as it was.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise store_error(self.path, exc, "open") from None
+        try:
+            self._open()
+        except BaseException as exc:
+            self.conn.close()
+            if _failure(exc):
+                raise store_error(self.path, exc, "open") from None
+            raise
+
+    def _open(self) -> None:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
@@ -243,14 +296,33 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+        A failure of the file or the disk (at BEGIN, inside, or at COMMIT) is a
+        StoreError naming the store; the transaction is rolled back first.
+        """
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            if _failure(exc):
+                raise store_error(self.path, exc) from None
+            raise
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if _failure(exc):
+                raise store_error(self.path, exc) from None
             raise
-        self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """ROLLBACK if a transaction is open (SQLite may have rolled back a failed one itself)."""
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     def close(self) -> None:
         self.conn.close()

@@ -30,15 +30,21 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_yaml(path: Path, what: str) -> Any:
-    """The parsed YAML in the file at `path`; UserError with the line and column if it is bad."""
+    """The parsed YAML in the file at `path`; UserError with the line and column if it is bad.
+
+    At most 16 MB is read (an endless file is refused after that), and aliases
+    are limited (games/inputs.py), so no spec can exhaust memory.
+    """
+    from games.inputs import load_yaml, read_text_bounded
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_bounded(path, "YAML")
     except FileNotFoundError:
         raise UserError(f"{what} spec '{path}' does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

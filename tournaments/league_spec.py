@@ -35,7 +35,16 @@ from tournaments.common import (
     validate_mapping,
     with_clock,
 )
-from tournaments.spec import NAME_PATTERN, Participant
+from tournaments.spec import (
+    MAX_CONCURRENCY,
+    MAX_GAMES,
+    MAX_PARTICIPANTS,
+    MAX_ROUNDS,
+    NAME_PATTERN,
+    Participant,
+    check_number,
+    check_seed,
+)
 from tournaments.spec import _describe as describe_error
 
 #: The fields that fix how the learners train and which games are played. A
@@ -72,23 +81,26 @@ class LeagueSpec(BaseModel):
     references: list[Participant] = Field(min_length=1)
     #: The reference whose Elo is 0 (default: the first one).
     anchor: str | None = None
-    rounds: int = Field(default=8, ge=1)
-    steps_per_round: int = Field(default=2000, ge=1)  # the learner's own steps
-    snapshot_every: int = Field(default=1, ge=1)  # freeze (and evaluate) every this many rounds
-    games_per_round: int = Field(default=20, ge=1)  # evaluation games of each new snapshot
+    # Strict numbers (`rounds: true` is no 1); upper limits: `_check_limits`.
+    rounds: int = Field(default=8, ge=1, strict=True)
+    steps_per_round: int = Field(default=2000, ge=1, strict=True)  # the learner's own steps
+    #: Freeze (and evaluate) every this many rounds.
+    snapshot_every: int = Field(default=1, ge=1, strict=True)
+    #: Evaluation games of each new snapshot.
+    games_per_round: int = Field(default=20, ge=1, strict=True)
     #: Prioritized fictitious self-play weight of an opponent the snapshot beats with
     #: probability p: hard (1 - p)^k, variance p (1 - p), linear 1 - p.
     pfsp: Literal["hard", "variance", "linear"] = "variance"
-    pfsp_exponent: float = Field(default=2.0, gt=0)  # k of `hard`
-    pool_size: int = Field(default=8, ge=1)  # the newest snapshots that may be drawn
-    time_per_move: float | None = Field(default=None, gt=0)  # default from arena.toml
-    max_moves: int | None = Field(default=None, gt=0)  # default from arena.toml
-    seed: int = 0
+    pfsp_exponent: float = Field(default=2.0, gt=0, le=100, strict=True)  # k of `hard`
+    pool_size: int = Field(default=8, ge=1, strict=True)  # the newest snapshots that may be drawn
+    time_per_move: float | None = Field(default=None, gt=0, strict=True)  # default from arena.toml
+    max_moves: int | None = Field(default=None, gt=0, strict=True)  # default from arena.toml
+    seed: int = Field(default=0, strict=True)  # learner i trains with seed + 1000 (i + 1)
     device: str = "auto"  # for training: auto (cuda when present), cpu or cuda
-    concurrency: int | None = Field(default=None, ge=1)  # evaluation games at once
+    concurrency: int | None = Field(default=None, ge=1, strict=True)  # evaluation games at once
     #: torch's CPU threads in the league's own process (training, and games played in it
     #: at concurrency 1); default: torch's choice. 1 is best on a busy or small machine.
-    threads: int | None = Field(default=None, ge=1)
+    threads: int | None = Field(default=None, ge=1, strict=True)
 
     @field_validator("references", mode="before")
     @classmethod
@@ -147,9 +159,44 @@ def load_league_spec(path: str | Path) -> LeagueSpec:
     return load_spec_file(path, "league", parse_league_spec)
 
 
+#: The most rounds' evaluation games (rounds x games_per_round) and training steps a league plans.
+MAX_LEAGUE_GAMES = MAX_GAMES
+MAX_STEPS_PER_ROUND = 10**12
+MAX_LEARNERS = 100
+
+
+def _check_limits(spec: LeagueSpec, source: str) -> None:
+    """UserError for a league beyond Arena's limits, before anything is trained or stored."""
+    from games.inputs import MAX_TIME_PER_MOVE
+
+    def check(field: str, value: Any, high: float) -> None:
+        check_number(source, field, value, 1, high, "a league")
+
+    check("learners", len(spec.learners), MAX_LEARNERS)
+    check("references", len(spec.references), MAX_PARTICIPANTS)
+    check("rounds", spec.rounds, MAX_ROUNDS)
+    check("steps_per_round", spec.steps_per_round, MAX_STEPS_PER_ROUND)
+    check("snapshot_every", spec.snapshot_every, MAX_ROUNDS)
+    check("games_per_round", spec.games_per_round, MAX_LEAGUE_GAMES)
+    check("pool_size", spec.pool_size, MAX_ROUNDS)
+    check("concurrency", spec.concurrency, MAX_CONCURRENCY)
+    check("threads", spec.threads, MAX_CONCURRENCY)
+    if spec.time_per_move is not None and not spec.time_per_move <= MAX_TIME_PER_MOVE:
+        raise UserError(f"{source}: field 'time_per_move': {spec.time_per_move:g} is above "
+                        f"{MAX_TIME_PER_MOVE:g} seconds (a day), the longest time per move")
+    total = spec.rounds * spec.games_per_round * len(spec.learners)
+    if total > MAX_LEAGUE_GAMES:
+        raise UserError(f"{source}: field 'games_per_round': {spec.games_per_round:,} games in "
+                        f"each of {spec.rounds:,} rounds for {len(spec.learners)} learner(s) make "
+                        f"{total:,} games; a league plays at most {MAX_LEAGUE_GAMES:,}")
+    check_seed(source, spec.seed, 1000 * len(spec.learners),
+               "learner i trains with seed + 1000 (i + 1)")
+
+
 def _check(spec: LeagueSpec, source: str) -> LeagueSpec:
     from agents.algorithms import ALGOS, algo_name
 
+    _check_limits(spec, source)
     game = resolve_spec_game(spec.game, source)
     if game.players != 2:
         raise UserError(f"{source}: field 'game': a league is for two-player games; "

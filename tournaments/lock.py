@@ -35,8 +35,17 @@ class TournamentLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise UserError naming the runner that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if isinstance(exc, IsADirectoryError) or self.path.is_dir():
+                why = "is a directory, not a lock file"
+            elif isinstance(exc, (FileExistsError, NotADirectoryError)):
+                why = f"is inside '{exc.filename or self.path.parent}', which is not a directory"
+            else:
+                why = f"cannot be opened: {exc.strerror or exc}"
+            raise UserError(f"cannot lock '{self.name}': {self.path} {why}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -46,8 +55,13 @@ class TournamentLock:
                             f"(lock {self.path}); wait for it to finish or stop it") from None
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
                 "argv": sys.argv}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError as exc:  # a full disk: the lock itself is held, but say so and stop
+            os.close(fd)
+            raise UserError(f"cannot write the lock file {self.path}: "
+                            f"{exc.strerror or exc}") from None
         self._fd = fd
 
     def release(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arena.errors import UserError
+from arena.errors import UserError, shown
 from tournaments.common import (
     fingerprint,
     load_spec_file,
@@ -36,6 +36,15 @@ SCHEDULE_FIELDS = ("game", "format", "participants", "games_per_pairing", "round
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
+#: The most games one tournament plans (every pairing's games, every round's).
+MAX_GAMES = 1_000_000
+#: The most participants, swiss rounds, and voided attempts at one game.
+MAX_PARTICIPANTS = 1_000
+MAX_ROUNDS = 10_000
+MAX_ATTEMPTS = 100
+#: The most games at once (local processes or Ray tasks).
+MAX_CONCURRENCY = 1_024
+
 
 class Participant(BaseModel):
     """One entrant: the name it goes by in this tournament, and its agent reference."""
@@ -51,10 +60,10 @@ class SprtSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    elo0: float = 0.0
-    elo1: float = 10.0
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    beta: float = Field(default=0.05, gt=0, lt=0.5)
+    elo0: float = Field(default=0.0, allow_inf_nan=False, strict=True)
+    elo1: float = Field(default=10.0, allow_inf_nan=False, strict=True)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, strict=True)
+    beta: float = Field(default=0.05, gt=0, lt=0.5, strict=True)
 
 
 class TournamentSpec(BaseModel):
@@ -67,21 +76,26 @@ class TournamentSpec(BaseModel):
     participants: list[Participant] = Field(min_length=1)
     format: Literal["round-robin", "gauntlet", "swiss", "leaderboard"] = "round-robin"
     #: Games per pairing, colours alternating; single-player: episodes per participant.
-    games_per_pairing: int = Field(default=2, ge=1)
-    rounds: int | None = Field(default=None, ge=1)  # swiss only; default ceil(log2 n) + 1
+    games_per_pairing: int = Field(default=2, ge=1, strict=True)
+    #: Swiss only; default ceil(log2 n) + 1.
+    rounds: int | None = Field(default=None, ge=1, strict=True)
     #: Gauntlet: the first `challengers` participants each play every other participant
     #: (and not one another); 1 is the classic gauntlet, the first against all others.
-    challengers: int = Field(default=1, ge=1)
-    time_per_move: float | None = Field(default=None, gt=0)  # default from arena.toml
-    max_moves: int | None = Field(default=None, gt=0)  # default from arena.toml
-    seed: int = 0
-    concurrency: int | None = Field(default=None, ge=1)  # default: the cores (local), the CPUs (ray)
+    challengers: int = Field(default=1, ge=1, strict=True)
+    # Strict numbers: `max_moves: true` is no move cap of 1. Upper limits: `check_limits`.
+    time_per_move: float | None = Field(default=None, gt=0, strict=True)  # default from arena.toml
+    max_moves: int | None = Field(default=None, gt=0, strict=True)  # default from arena.toml
+    seed: int = Field(default=0, strict=True)  # game g of a pairing uses seed + g: 0..2**63-1
+    #: Default: the cores (local), the CPUs (ray).
+    concurrency: int | None = Field(default=None, ge=1, strict=True)
     backend: Literal["local", "ray"] = "local"
     address: str | None = None  # a Ray cluster's address (ray backend)
     anchor: str | None = None  # a participant whose Elo is 0; default: the mean is 0
     sprt: SprtSpec | None = None
-    max_attempts: int = Field(default=3, ge=1)  # a voided game is played at most this often
-    withdraw_after: int = Field(default=3, ge=1)  # crashes in a row that withdraw a participant
+    #: A voided game is played at most this often.
+    max_attempts: int = Field(default=3, ge=1, strict=True)
+    #: Crashes in a row that withdraw a participant.
+    withdraw_after: int = Field(default=3, ge=1, strict=True)
 
     @field_validator("participants", mode="before")
     @classmethod
@@ -124,7 +138,8 @@ def _describe(error: dict[str, Any]) -> str:
     message = error["msg"]
     if error["type"] == "string_pattern_mismatch" and location == "name":
         message = "should be letters, digits, '_', '.' or '-' (at most 64, no spaces)"
-    return f"field '{location}': {message[0].lower()}{message[1:]} (got {error.get('input')!r})"
+    got = shown(error.get("input"))
+    return f"field '{location}': {message[0].lower()}{message[1:]} (got {got})"
 
 
 def parse_spec(data: Any, source: str, default_name: str | None = None) -> TournamentSpec:
@@ -139,7 +154,48 @@ def load_spec(path: str | Path) -> TournamentSpec:
     return load_spec_file(path, "tournament", parse_spec)
 
 
+def check_number(source: str, field: str, value: Any, low: float, high: float,
+                 what: str = "a tournament") -> None:
+    """UserError naming `source` and `field` unless low <= value <= high (None passes)."""
+    if value is None or low <= value <= high:
+        return
+    bound = f"below {low:,}" if value < low else f"above {high:,}"
+    most = "the least" if value < low else "the most"
+    raise UserError(f"{source}: field '{field}': {shown(value)} is {bound}, {most} {what} takes")
+
+
+def check_seed(source: str, seed: int, offset: int, why: str) -> None:
+    """UserError unless 0 <= seed and seed + offset <= MAX_SEED (the store's largest INTEGER)."""
+    from games.inputs import MAX_SEED
+
+    if seed < 0:
+        raise UserError(f"{source}: field 'seed': {shown(seed)} is negative; seeds are "
+                        f"0..{MAX_SEED} (2**63-1)")
+    if seed + offset > MAX_SEED:
+        raise UserError(f"{source}: field 'seed': {shown(seed)} is above {MAX_SEED - offset}, "
+                        f"the largest seed here ({why}; seeds go up to 2**63-1)")
+
+
+def check_limits(spec: TournamentSpec, source: str) -> None:
+    """UserError for a spec beyond Arena's limits, before anything is planned or stored."""
+    from games.inputs import MAX_TIME_PER_MOVE
+
+    check_number(source, "participants", len(spec.participants), 1, MAX_PARTICIPANTS)
+    check_number(source, "games_per_pairing", spec.games_per_pairing, 1, MAX_GAMES)
+    check_number(source, "rounds", spec.rounds, 1, MAX_ROUNDS)
+    check_number(source, "challengers", spec.challengers, 1, MAX_PARTICIPANTS)
+    check_number(source, "concurrency", spec.concurrency, 1, MAX_CONCURRENCY)
+    check_number(source, "max_attempts", spec.max_attempts, 1, MAX_ATTEMPTS)
+    check_number(source, "withdraw_after", spec.withdraw_after, 1, MAX_GAMES)
+    if spec.time_per_move is not None and not spec.time_per_move <= MAX_TIME_PER_MOVE:
+        raise UserError(f"{source}: field 'time_per_move': {shown(spec.time_per_move)} is above "
+                        f"{MAX_TIME_PER_MOVE:g} seconds (a day), the longest time per move")
+    check_seed(source, spec.seed, spec.games_per_pairing - 1,
+               f"game g of a pairing uses seed + g, g < {spec.games_per_pairing:,}")
+
+
 def _check_against_game(spec: TournamentSpec, source: str) -> TournamentSpec:
+    check_limits(spec, source)
     game = resolve_spec_game(spec.game, source)
     names = spec.names
     for i, name in enumerate(names):
@@ -174,6 +230,13 @@ def _check_against_game(spec: TournamentSpec, source: str) -> TournamentSpec:
     if spec.anchor is not None and spec.anchor not in names:
         raise UserError(f"{source}: field 'anchor': '{spec.anchor}' is not a participant "
                         f"(participants: {', '.join(names)})")
+    from tournaments.schedule import total_games  # it imports this module
+
+    total = total_games(spec)
+    if total > MAX_GAMES:
+        raise UserError(f"{source}: field 'games_per_pairing': {spec.games_per_pairing:,} games "
+                        f"per pairing make {total:,} games in this {spec.format} of {n} "
+                        f"participants; a tournament plays at most {MAX_GAMES:,}")
     if spec.sprt is not None:
         if game.players != 2 or n != 2 or spec.format == "swiss":
             raise UserError(f"{source}: field 'sprt': the SPRT stops head-to-head matches; it needs "

@@ -87,8 +87,11 @@ PLAY_DEFAULTS = {"sims": 100, "lam": 0.0, "rollouts": 1}
 def run_play_settings(directory: Path) -> dict[str, Any]:
     """sims, lam and rollouts from the run's last/meta.json config, else PLAY_DEFAULTS."""
     settings = dict(PLAY_DEFAULTS)
-    try:
-        config = json.loads((directory / "last" / "meta.json").read_text()).get("config", {})
+    from games.inputs import read_bounded
+
+    try:  # bounded: a meta.json past 16 MB (or endless) is refused, not read whole
+        config = json.loads(read_bounded(directory / "last" / "meta.json",
+                                         "JSON metadata")).get("config", {})
     except (OSError, ValueError, AttributeError):
         return settings
     for key, default in PLAY_DEFAULTS.items():

@@ -173,7 +173,8 @@ def _worker_game(job: tuple[str, int, int, int, int]) -> tuple[int, str | None]:
 
 def opening_length(path: Path) -> int:
     """How many random opening moves an SGF of the dataset starts with (0 if it does not say)."""
-    text = Path(path).read_bytes()[:2000].decode("utf-8", "replace")
+    with open(path, "rb") as f:  # its first 2000 bytes only, whatever the file's size
+        text = f.read(2000).decode("utf-8", "replace")
     match = _OPENING.search(text)
     return int(match.group(1)) if match else 0
 
@@ -191,8 +192,8 @@ def write_index(out: Path, meta: dict[str, Any]) -> list[GameRecord]:
     index_path = out / INDEX
     if index_path.is_file():
         try:
-            known = {g["file"]: g for g in json.loads(index_path.read_text()).get("games", [])}
-        except (ValueError, KeyError, TypeError):
+            known = {g["file"]: g for g in _read_index(index_path).get("games", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
             known = {}
     records = []
     for path in sorted(out.glob("game-*.sgf")):
@@ -204,6 +205,13 @@ def write_index(out: Path, meta: dict[str, Any]) -> list[GameRecord]:
     payload = dict(meta, games=[r.__dict__ for r in records], count=len(records))
     write_atomic(index_path, json.dumps(payload, indent=1).encode())
     return records
+
+
+def _read_index(path: Path) -> Any:
+    """index.json parsed, read with a bound (InputTooLarge, a UserError, past 16 MB)."""
+    from games.inputs import read_bounded
+
+    return json.loads(read_bounded(path, "JSON index"))
 
 
 def check_args(size: int, games: int, level: int, jobs: int) -> None:
@@ -229,25 +237,27 @@ def generate(out: Path, size: int = 9, games: int = 100, level: int = 1, jobs: i
     """
     jobs = jobs or os.cpu_count() or 1
     check_args(size, games, level, jobs)
-    gnugo = find_gnugo()
-    if gnugo is None:
-        raise UserError("GnuGo is not installed (no 'gnugo' on PATH or /usr/games/gnugo)")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     meta = {"engine": "gnugo", "size": size, "komi": KOMI, "level": level, "seed": seed,
             "rules": "chinese"}
     index_path = out / INDEX
     if index_path.is_file():
         try:
-            old = json.loads(index_path.read_text())
+            old = _read_index(index_path)
         except ValueError:
+            old = {}
+        if not isinstance(old, dict):
             old = {}
         for key in ("size", "level", "seed"):
             if key in old and old[key] != meta[key]:
                 raise UserError(f"--out: '{out}' holds a dataset with {key} {old[key]}, "
                                 f"not {meta[key]}")
     todo = [i for i in range(games) if not game_path(out, i).exists()]
-    argv = [gnugo, "--mode", "gtp", "--level", str(level), "--chinese-rules"]
+    gnugo = find_gnugo()
+    if gnugo is None and todo:  # a complete dataset needs no GnuGo
+        raise UserError("GnuGo is not installed (no 'gnugo' on PATH or /usr/games/gnugo)")
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [gnugo or "gnugo", "--mode", "gtp", "--level", str(level), "--chinese-rules"]
     start = time.perf_counter()
     failures: list[str] = []
     done = 0

@@ -92,9 +92,12 @@ def chart_series(standings: dict[str, Any], mode: str
 
 def is_league_spec(path: Path) -> bool:
     """True if the YAML file at `path` describes a league (it has `learners`)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    from arena.errors import UserError
+    from games.inputs import load_yaml, read_text_bounded
+
+    try:  # bounded and with aliases limited, as the league command reads it
+        data = load_yaml(read_text_bounded(path, "YAML"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, UserError):
         return False
     return isinstance(data, dict) and "learners" in data
 

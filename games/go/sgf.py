@@ -219,7 +219,13 @@ class SgfWriter:
             result = event.result
             name = str(result.match_id) if result.match_id is not None else result.uid
             path = self.directory / f"{name}.sgf"
-            write_atomic(path, match_sgf(result, spec.new_state()))
+            try:
+                write_atomic(path, match_sgf(result, spec.new_state()))
+            except OSError as exc:  # a full disk, a data_dir/sgf that is a file: one line
+                why = "disk full" if exc.errno == 28 else exc.strerror or str(exc)
+                stored = (f" (match {result.match_id} is stored)"
+                          if result.match_id is not None else "")
+                raise UserError(f"cannot write the SGF file {path}: {why}{stored}") from None
             self.written.append(path)
 
 
@@ -286,8 +292,10 @@ def read_sgf(path: str | Path) -> SgfGame:
     """
     from sgfmill import sgf
 
-    try:
-        data = Path(path).read_bytes()
+    from games.inputs import read_bounded
+
+    try:  # at most 16 MB: an endless file (a link to /dev/zero) is refused, not read whole
+        data = read_bounded(path, "SGF")
     except OSError as exc:
         raise _bad(path, f"cannot read: {exc.strerror or exc}") from None
     try:
