@@ -118,9 +118,12 @@ class Heartbeat:
 
 def read_heartbeat(run_dir: Path) -> dict[str, Any] | None:
     """The run's heartbeat, or None when it has none (or it cannot be read)."""
-    try:
-        data = json.loads((Path(run_dir) / HEARTBEAT_NAME).read_text())
-    except (OSError, ValueError):
+    from arena.errors import UserError
+    from games.inputs import read_bounded
+
+    try:  # bounded: an endless file is no heartbeat, not a read that never ends
+        data = json.loads(read_bounded(Path(run_dir) / HEARTBEAT_NAME, "JSON"))
+    except (OSError, ValueError, UserError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -287,3 +287,34 @@ def test_a_huge_league_is_refused(tmp_path):
         with pytest.raises(UserError) as caught:
             parse_league_spec({**base, **change}, "l.yaml")
         assert str(caught.value).startswith(f"l.yaml: {expected}"), str(caught.value)
+
+
+def test_run_files_that_never_end_are_skipped_within_memory(tmp_path, address_limit):
+    """The Training and Agents screens, `arena agents`: a run's meta.json or heartbeat that
+    is a link to /dev/zero reads as none, after 16 MB, instead of filling memory."""
+    runs = tmp_path / "runs"
+    endless(runs / "r1" / "meta.json")
+    endless(runs / "r1" / "heartbeat.json")
+    code = ("from pathlib import Path\n"
+            "from arena.tui.catalog import learned_entries\n"
+            "from arena.heartbeat import read_heartbeat\n"
+            f"print(len(learned_entries(Path({str(runs)!r}), 'run')), "
+            f"read_heartbeat(Path({str(runs / 'r1')!r})))\n")
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (address_limit, address_limit))
+
+    proc = subprocess.run([ARENA[0], "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=dict(os.environ), preexec_fn=cap)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["0", "None"]
+
+
+def test_a_league_spec_error_quoting_a_huge_value_stays_short():
+    from tournaments.league_spec import parse_league_spec
+
+    spec = {"name": "l", "game": "tictactoe", "references": ["random"],
+            "learners": [{"name": "a" * 100_000, "algo": "ppo"}]}
+    with pytest.raises(UserError) as caught:
+        parse_league_spec(spec, "l.yaml")
+    assert len(str(caught.value)) < 300, str(caught.value)[:400]

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arena.errors import UserError
+from arena.errors import UserError, shown
 from tournaments.common import (
     fingerprint,
     load_spec_file,
@@ -139,11 +139,12 @@ class LeagueSpec(BaseModel):
 
 def _describe(error: dict[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"])
+    got = shown(error.get("input"))  # a value of any length: the line stays short
     if error["type"] == "string_pattern_mismatch" and location.endswith("name") and "learners" in location:
         return (f"field '{location}': should be a letter then letters, digits or '_' "
-                f"(at most 32) (got {error.get('input')!r})")
+                f"(at most 32) (got {got})")
     if error["type"] == "value_error":
-        return f"field '{location}': {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
+        return f"field '{location}': {error['msg'].removeprefix('Value error, ')} (got {got})"
     return describe_error(error)
 
 

@@ -40,10 +40,13 @@ class AgentEntry:
 
 def _meta(directory: Path) -> dict[str, Any] | None:
     """meta.json of a checkpoint, or of a run's best (else last) checkpoint."""
+    from arena.errors import UserError
+    from games.inputs import read_bounded
+
     for candidate in (directory, directory / "best", directory / "last"):
-        try:
-            data = json.loads((candidate / "meta.json").read_text())
-        except (OSError, ValueError):
+        try:  # bounded: an endless meta.json (a link to /dev/zero) is skipped, not read
+            data = json.loads(read_bounded(candidate / "meta.json", "JSON metadata"))
+        except (OSError, ValueError, UserError):
             continue
         if isinstance(data, dict):
             return data

@@ -87,9 +87,12 @@ class RunStatus:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    from arena.errors import UserError
+    from games.inputs import read_bounded
+
+    try:  # bounded: an endless file (a link to /dev/zero) reads as none
+        data = json.loads(read_bounded(path, "JSON"))
+    except (OSError, ValueError, UserError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -150,9 +153,12 @@ def gather_runs(runs_dir: Path, opened: list[Path]) -> list[Path]:
 
 def load_opened(data_dir: Path) -> list[Path]:
     """The paths opened on the Training screen in earlier sessions (that still exist)."""
+    from arena.errors import UserError
+    from games.inputs import read_bounded
+
     try:
-        data = json.loads((data_dir / OPENED_NAME).read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_bounded(data_dir / OPENED_NAME, "JSON"))
+    except (OSError, ValueError, UserError):
         return []
     paths = data.get("paths", []) if isinstance(data, dict) else []
     return [Path(p) for p in paths if isinstance(p, str) and Path(p).is_dir()]
