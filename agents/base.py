@@ -134,9 +134,24 @@ class Agent:
     timed: bool = True
     #: True for agents that search the game's rules (they need a GameSpec with new_state).
     needs_state: bool = False
+    #: The games this agent plays, in words, for the line that refuses it another one
+    #: (e.g. "Go only"); None where `accepts` says it all.
+    plays: str | None = None
 
     ctx: MatchContext | None = None
     rng: np.random.Generator = np.random.default_rng(0)
+
+    def accepts(self, game: GameSpec) -> bool:
+        """True when this agent can play `game`.
+
+        Arena asks before any game is played (match, eval, watch, play, gtp and a
+        tournament's participant checks), so an agent given a game it cannot play is
+        refused up front with one line, not forfeited game after game. The default
+        takes any game, except that an agent that searches the game's rules
+        (`needs_state`) needs one with a search state. Agents for some games only
+        override it (and say which in `plays`).
+        """
+        return not self.needs_state or game.new_state is not None
 
     def start(self, ctx: MatchContext) -> None:
         """A game is starting; this agent plays `ctx.seat`."""

@@ -203,6 +203,17 @@ class GtpAgent(SearchAgent):
     """
 
     name = "gtp"
+    plays = "Go only (go5..go19)"
+
+    def accepts(self, game: Any) -> bool:
+        """Go only: a game whose search state is a Go position (it has komi and a pass)."""
+        if not super().accepts(game):
+            return False
+        kind = game.id[2:] if game.id.startswith("go") else ""
+        if kind.isdigit():
+            return True
+        state = game.new_state()
+        return hasattr(state, "komi") and hasattr(state, "pass_action")
 
     def __init__(self, command: str, timeout: float | None = None):
         try:

@@ -17,7 +17,6 @@ import importlib.metadata
 import importlib.util
 import inspect
 import json
-import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,10 +57,7 @@ BUILTINS: dict[str, Builtin] = {
 
 
 def parse_params(text: str, ref: str) -> dict[str, Any]:
-    """``key=value,key=value`` -> a dict, values read as int, float, bool or str.
-
-    A number must be finite: ``c=nan``, ``time=inf`` or ``c=1e999`` is a UserError.
-    """
+    """``key=value,key=value`` -> a dict, values read as int, float, bool or str."""
     params: dict[str, Any] = {}
     if not text:
         return params
@@ -70,11 +66,7 @@ def parse_params(text: str, ref: str) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise UserError(f"agent '{ref}': parameter '{item}' is not key=value")
-        parsed = _parse_value(value.strip())
-        if isinstance(parsed, float) and not math.isfinite(parsed):
-            raise UserError(f"agent '{ref}': parameter {key}={value.strip()} is not a finite "
-                            f"number")
-        params[key] = parsed
+        params[key] = _parse_value(value.strip())
     return params
 
 
@@ -148,6 +140,15 @@ class ForeignAgent(Agent):
     def explain(self) -> Any:
         explain = getattr(self.inner, "explain", None)
         return explain() if callable(explain) else None
+
+    def accepts(self, game: Any) -> bool:
+        accepts = getattr(self.inner, "accepts", None)
+        return bool(accepts(game)) if callable(accepts) else super().accepts(game)
+
+    @property
+    def plays(self) -> str | None:  # type: ignore[override]
+        plays = getattr(self.inner, "plays", None)
+        return plays if isinstance(plays, str) else None
 
 
 def _check_type(key: str, value: Any, annotation: Any, ref: str) -> None:
@@ -268,14 +269,14 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         agent.name = ref
         return agent
     path = Path(ref).expanduser()
-    if _is_dir(path):
+    if path.is_dir():
         from agents.algorithms import load_run_agent
 
         agent = load_run_agent(path)
         agent.name = ref
         return _note_trained_game(agent, ref)
     if looks_like_path(ref):
-        if _exists(path):
+        if path.exists():
             raise UserError(f"agent '{ref}': not a directory: {ref} "
                             f"(a run or checkpoint directory was expected)")
         raise UserError(f"no such directory: {ref} (agent '{ref}' names a run or checkpoint "
@@ -295,11 +296,9 @@ def trained_game(path_text: str) -> str | None:
     for candidate in (directory, directory / "best", directory / "last", directory / "sl"):
         meta = candidate / META_FILE
         if meta.is_file():
-            from games.inputs import read_bounded
-
-            try:  # read_bounded: an endless meta.json is refused (UserError), not read whole
-                game = json.loads(read_bounded(meta, "JSON metadata")).get("game")
-            except (OSError, ValueError, AttributeError, RecursionError):
+            try:
+                game = json.loads(meta.read_text(encoding="utf-8")).get("game")
+            except (OSError, ValueError, AttributeError):
                 return None
             return game if isinstance(game, str) and game else None
     return None
@@ -315,12 +314,29 @@ def _note_trained_game(agent: Agent, path_text: str) -> Agent:
 
 
 def check_game(agent: Agent, game: Any, ref: str | None = None) -> None:
-    """UserError if `agent` was trained on another game than `game` (a GameSpec).
+    """UserError if `agent` cannot play `game` (a GameSpec): its class does not accept
+    it (`Agent.accepts`: gnugo and gtp: play Go only, search agents need a search
+    state), or it was trained on another game.
 
-    Agents without a checkpoint (built-ins, plugins, user classes) play anything
-    they accept. A single-player run trained under one id plays the same env
-    under another (``cartpole`` is ``gym:CartPole-v1``).
+    A single-player run trained under one id plays the same env under another
+    (``cartpole`` is ``gym:CartPole-v1``).
     """
+    name = ref or agent.name
+    accepts = getattr(agent, "accepts", None)
+    if callable(accepts):
+        try:
+            ok = bool(accepts(game))
+        except Exception as exc:  # a user's accepts() may fail in any way; say how
+            raise UserError(f"agent '{name}': accepts() failed on {game.id}: "
+                            f"{type(exc).__name__}: {exc}") from None
+        if not ok:
+            plays = getattr(agent, "plays", None)
+            if isinstance(plays, str) and plays:
+                raise UserError(f"agent '{name}' cannot play {game.id}: it plays {plays}")
+            if getattr(agent, "needs_state", False) and game.new_state is None:
+                raise UserError(f"agent '{name}' needs a board game with a search state; "
+                                f"game '{game.id}' has none")
+            raise UserError(f"agent '{name}' cannot play {game.id}")
     trained = getattr(agent, "trained_on", None)
     if not trained or trained == game.id:
         return
@@ -332,27 +348,12 @@ def check_game(agent: Agent, game: Any, ref: str | None = None) -> None:
                 return
         except UserError:
             pass
-    raise UserError(f"agent '{ref or agent.name}' was trained on {trained}, not {game.id}")
+    raise UserError(f"agent '{name}' was trained on {trained}, not {game.id}")
 
 
 def _require_directory(path_text: str, ref: str) -> None:
     if not Path(path_text).expanduser().exists():
         raise UserError(f"no such directory: {path_text} (agent '{ref}')")
-
-
-def _is_dir(path: Path) -> bool:
-    """path.is_dir(), False where the name cannot even be looked up (too long, say)."""
-    try:
-        return path.is_dir()
-    except (OSError, ValueError):
-        return False
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
 
 
 def looks_like_path(ref: str) -> bool:

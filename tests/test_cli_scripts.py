@@ -177,3 +177,66 @@ def test_a_capped_game_without_a_score_stays_a_draw(config):
     assert data["capped"] == [{"match_id": 3, "plies": 3, "counted": "draw", "winner": None}]
     replay = run_arena("replay", "1")
     assert "result: draw (move cap reached)" in replay.stdout
+
+
+# -- agents given a game they cannot play ---------------------------------------------------------
+
+
+def test_gnugo_in_tic_tac_toe_is_refused_before_any_game(tmp_path, config):
+    line = _one_line_error(run_arena("match", "tictactoe", "gnugo", "random"))
+    assert line == "arena: agent 'gnugo' cannot play tictactoe: it plays Go only (go5..go19)"
+    assert _matches_stored(config) == 0  # no stored forfeit game
+    line = _one_line_error(run_arena("eval", "gnugo", "cartpole"))
+    assert line == "arena: agent 'gnugo' cannot play cartpole: it plays Go only (go5..go19)"
+    spec = write_spec(tmp_path, name="gnugo-ttt", game="tictactoe",
+                      participants=["random", "gtp:/usr/games/gnugo --mode gtp"])
+    line = _one_line_error(run_arena("tournament", "run", str(spec)))
+    assert "field 'participants.1.agent'" in line and "cannot play tictactoe: it plays Go" in line
+    assert _matches_stored(config) == 0
+
+
+def test_an_agent_class_says_which_games_it_plays(tmp_path, config):
+    (tmp_path / "picky.py").write_text(
+        "from agents.base import Agent\n\n"
+        "class TicTacToeOnly(Agent):\n"
+        "    plays = 'tic-tac-toe only'\n\n"
+        "    def accepts(self, game):\n"
+        "        return game.id == 'tictactoe'\n\n"
+        "    def act(self, observation, action_mask):\n"
+        "        return int(action_mask.argmax())\n")
+    ref = f"{tmp_path / 'picky.py'}:TicTacToeOnly"
+    line = _one_line_error(run_arena("match", "connect4", ref, "random"))
+    assert line == f"arena: agent '{ref}' cannot play connect4: it plays tic-tac-toe only"
+    assert _matches_stored(config) == 0
+    ok = run_arena("match", "tictactoe", ref, "random", "--games", "1")
+    assert ok.returncode == 0, ok.stderr
+
+
+# -- which games a match stored -------------------------------------------------------------------
+
+
+def test_a_match_names_its_own_stored_games():
+    from arena.cli import id_ranges
+
+    assert id_ranges([4, 5, 6, 9, 12, 13]) == "4-6, 9, 12-13"
+    assert id_ranges([7]) == "7"
+    assert id_ranges([3, 1, 2]) == "1-3"
+
+
+def test_two_matches_at_once_each_name_only_their_games(config):
+    procs = [subprocess.Popen([*ARENA, "match", "tictactoe", "random", "random", "--games", "40"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              cwd=ROOT, env=dict(os.environ)) for _ in range(2)]
+    named = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        line = next(ln for ln in out.splitlines() if ln.startswith("stored as match"))
+        ids = set()
+        for part in line.split(" in ")[0].removeprefix("stored as matches ").split(", "):
+            low, _, high = part.partition("-")
+            ids.update(range(int(low), int(high or low) + 1))
+        assert len(ids) == 40, line
+        named.append(ids)
+    assert not named[0] & named[1]  # neither claims the other's games
+    assert named[0] | named[1] == set(range(1, 81))

@@ -137,3 +137,15 @@ def test_bad_arguments_exit_2_with_one_line(config, args, message):
 def test_help(config):
     proc = run_arena("gtp", "--help")
     assert proc.returncode == 0 and "--komi" in proc.stdout and "GTP" in proc.stdout
+
+
+def test_a_go9_model_refuses_another_board_size(config):
+    """`boardsize 19` to the shipped go9 model is refused with '?'; its own size is fine."""
+    responses = gtp_session(["1 boardsize 19", "2 boardsize 9", "3 boardsize 13", "4 quit"],
+                            f"alphago:{ROOT / 'assets' / 'models' / 'go9-alphago'},sims=2",
+                            "--size", "9")
+    assert responses[0] == "?1 unacceptable size (the agent was trained on go9)"
+    assert responses[1] == "=2 "
+    assert responses[2] == "?3 unacceptable size (the agent was trained on go9)"
+    # An agent of no one game takes any size.
+    assert gtp_session(["1 boardsize 19", "2 quit"], "random")[0] == "=1 "

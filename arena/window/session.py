@@ -391,10 +391,11 @@ def watch(game_id: str, agent_refs: list[str], speed: float = 1.0, games: int = 
                         f"{len(agent_refs)} agent(s): {' '.join(agent_refs)}")
     roster = settings.roster_refs()
     built = [_build(ref, roster, None) for ref in agent_refs]  # UserErrors before the window
-    for agent in built:
-        if agent is not None and agent.needs_state and game.new_state is None:
-            raise UserError(f"agent '{agent.name}' needs a board game with a search state; "
-                            f"game '{game.id}' has none")
+    from agents.registry import check_game
+
+    for agent in built:  # gnugo in tic-tac-toe, a go9 model in go19: refused up front
+        if agent is not None:
+            check_game(agent, game)
     store = Store(settings.store_path)
     try:
         view = view or WindowView(game, mode="watch", speed=speed)
@@ -485,6 +486,10 @@ def play(game_id: str, opponent_ref: str | None, human_first: bool = True, *,
         finally:
             probe.close()
     opponent = None if single else _build(str(opponent_ref), settings.roster_refs(), None)
+    if opponent is not None:
+        from agents.registry import check_game
+
+        check_game(opponent, game)  # refused before the window opens, not forfeited in it
     if seed is None:
         seed = int(time.time()) % (2**31)
     store = Store(settings.store_path)

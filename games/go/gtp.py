@@ -270,6 +270,11 @@ class GtpEngine:
         size = _int_arg(args[0], "boardsize")
         if not MIN_SIZE <= size <= MAX_SIZE:
             raise GtpError("unacceptable size")
+        # A model trained on go<N> plays that board only (agents.registry sets trained_on).
+        trained = getattr(self.agent, "trained_on", None)
+        if (isinstance(trained, str) and trained.startswith("go") and trained[2:].isdigit()
+                and int(trained[2:]) != size):
+            raise GtpError(f"unacceptable size (the agent was trained on {trained})")
         self.size = size
         self._new_game()
         return ""
