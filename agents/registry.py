@@ -17,6 +17,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,7 +58,10 @@ BUILTINS: dict[str, Builtin] = {
 
 
 def parse_params(text: str, ref: str) -> dict[str, Any]:
-    """``key=value,key=value`` -> a dict, values read as int, float, bool or str."""
+    """``key=value,key=value`` -> a dict, values read as int, float, bool or str.
+
+    A number must be finite: ``c=nan``, ``time=inf`` or ``c=1e999`` is a UserError.
+    """
     params: dict[str, Any] = {}
     if not text:
         return params
@@ -66,7 +70,11 @@ def parse_params(text: str, ref: str) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise UserError(f"agent '{ref}': parameter '{item}' is not key=value")
-        params[key] = _parse_value(value.strip())
+        parsed = _parse_value(value.strip())
+        if isinstance(parsed, float) and not math.isfinite(parsed):
+            raise UserError(f"agent '{ref}': parameter {key}={value.strip()} is not a finite "
+                            f"number")
+        params[key] = parsed
     return params
 
 
@@ -269,14 +277,14 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
         agent.name = ref
         return agent
     path = Path(ref).expanduser()
-    if path.is_dir():
+    if _is_dir(path):
         from agents.algorithms import load_run_agent
 
         agent = load_run_agent(path)
         agent.name = ref
         return _note_trained_game(agent, ref)
     if looks_like_path(ref):
-        if path.exists():
+        if _exists(path):
             raise UserError(f"agent '{ref}': not a directory: {ref} "
                             f"(a run or checkpoint directory was expected)")
         raise UserError(f"no such directory: {ref} (agent '{ref}' names a run or checkpoint "
@@ -296,9 +304,11 @@ def trained_game(path_text: str) -> str | None:
     for candidate in (directory, directory / "best", directory / "last", directory / "sl"):
         meta = candidate / META_FILE
         if meta.is_file():
-            try:
-                game = json.loads(meta.read_text(encoding="utf-8")).get("game")
-            except (OSError, ValueError, AttributeError):
+            from games.inputs import read_bounded
+
+            try:  # read_bounded: an endless meta.json is refused (UserError), not read whole
+                game = json.loads(read_bounded(meta, "JSON metadata")).get("game")
+            except (OSError, ValueError, AttributeError, RecursionError):
                 return None
             return game if isinstance(game, str) and game else None
     return None
@@ -354,6 +364,21 @@ def check_game(agent: Agent, game: Any, ref: str | None = None) -> None:
 def _require_directory(path_text: str, ref: str) -> None:
     if not Path(path_text).expanduser().exists():
         raise UserError(f"no such directory: {path_text} (agent '{ref}')")
+
+
+def _is_dir(path: Path) -> bool:
+    """path.is_dir(), False where the name cannot even be looked up (too long, say)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def looks_like_path(ref: str) -> bool:

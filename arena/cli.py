@@ -20,6 +20,7 @@ from arena.errors import UserError
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
+MAX_SERIES_GAMES = 1_000_000  # games of one `arena match` (a tournament's limit too)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,20 +34,89 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"'{text:.40}' is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not at least 1")
     return value
+
+
+def _count(maximum: int) -> Any:
+    """An argparse type: a whole number 1..maximum."""
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > maximum:
+            from arena.errors import shown
+
+            raise argparse.ArgumentTypeError(f"{shown(value)} is above {maximum:,}, the most "
+                                             f"Arena accepts")
+        return value
+    return parse
 
 
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        raise argparse.ArgumentTypeError(f"'{text:.40}' is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value:g} is not above 0")
     return value
+
+
+def _seed(text: str) -> int:
+    """A seed: a whole number 0..2**63-1, what the store keeps (a 64-bit signed INTEGER)."""
+    from arena.errors import shown
+    from games.inputs import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is outside 0..{MAX_SEED} "
+                                         f"(2**63-1, the largest seed the store keeps)")
+    return value
+
+
+def _check_seed_span(seed: int, count: int, what: str) -> None:
+    """UserError if game i's seed, seed + i, passes the largest seed for some i < count."""
+    from games.inputs import MAX_SEED
+
+    if seed + count - 1 > MAX_SEED:
+        raise UserError(f"argument --seed: {seed} with {count} {what} passes the largest seed "
+                        f"{MAX_SEED} (game i uses seed + i; at most {MAX_SEED - count + 1} "
+                        f"for {count} {what})")
+
+
+def _time_per_move(text: str) -> float:
+    """Seconds per move: above 0 and at most a day."""
+    from games.inputs import MAX_TIME_PER_MOVE
+
+    value = _positive_float(text)
+    if not value <= MAX_TIME_PER_MOVE:
+        raise argparse.ArgumentTypeError(f"{text!s:.40} is above {MAX_TIME_PER_MOVE:g} "
+                                         f"seconds (a day), the longest time per move")
+    return value
+
+
+def _positive_at_most(maximum: float) -> Any:
+    """An argparse type: a number above 0 and at most `maximum` (so finite)."""
+    def parse(text: str) -> float:
+        value = _positive_float(text)
+        if not value <= maximum:
+            raise argparse.ArgumentTypeError(f"{text:.40} is above {maximum:g}")
+        return value
+    return parse
+
+
+def _bounded_float(low: float, high: float) -> Any:
+    """An argparse type: a number in low..high (NaN and infinities refused)."""
+    def parse(text: str) -> float:
+        value = _finite_float(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value:g} is outside {low:g}..{high:g}")
+        return value
+    return parse
 
 
 def _board_size(text: str) -> int:
@@ -72,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="arena.toml to use (default: $ARENA_CONFIG, then ./arena.toml)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
-    common.add_argument("--threads", type=_positive_int, default=argparse.SUPPRESS, metavar="N",
+    common.add_argument("--threads", type=_count(1024), default=argparse.SUPPRESS, metavar="N",
                         help="torch threads per process (default: arena.toml's threads, else "
                              "1 for playing and the cores for training)")
 
@@ -97,17 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("game", metavar="GAME", help="a game id (see `arena games`)")
     p.add_argument("agents", metavar="AGENT", nargs="+",
                    help="agent references: one per seat (see `arena agents`)")
-    p.add_argument("--games", type=_positive_int, default=10, metavar="N",
+    p.add_argument("--games", type=_count(MAX_SERIES_GAMES), default=10, metavar="N",
                    help="number of games (default 10)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of game 1 (default 0)")
-    p.add_argument("--time-per-move", type=_positive_float, default=None, metavar="SEC",
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of game 1 (default 0)")
+    p.add_argument("--time-per-move", type=_time_per_move, default=None, metavar="SEC",
                    help="time limit per move; overrunning forfeits (default from arena.toml)")
     p.add_argument("--max-moves", type=_positive_int, default=None, metavar="N",
                    help="move cap per game (default from arena.toml)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     p = sub.add_parser("replay", parents=[common], help="print a stored game move by move")
-    p.add_argument("match_id", metavar="MATCH_ID", type=_positive_int, help="the match's id")
+    p.add_argument("match_id", metavar="MATCH_ID", type=_count(2**63 - 1), help="the match's id")
 
     p = sub.add_parser("gtp", parents=[common], help="play Go as a GTP engine on stdin/stdout",
                        description="Speak GTP v2 on stdin/stdout with AGENT as the engine, "
@@ -117,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="board size until boardsize says otherwise, 5..19 (default 9)")
     p.add_argument("--komi", type=_finite_float, default=7.5, metavar="K",
                    help="komi until the komi command says otherwise (default 7.5)")
-    p.add_argument("--seed", type=int, default=0, metavar="S",
+    p.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="seed of the agent's random choices (default 0)")
 
     p = sub.add_parser("train", parents=[common], help="train a learning agent",
@@ -132,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", metavar="NAME", help="a named preset (default: the game's own)")
     p.add_argument("--steps", type=_positive_int, metavar="N",
                    help="train until N env steps in all (default: the preset's total_steps)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
                    help="where the networks run (default from arena.toml)")
     p.add_argument("--out", metavar="DIR", help="the run directory (default RUNS_DIR/ALGO-GAME-sS-TIME; "
@@ -151,9 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and report the mean return with its 95% CI.")
     p.add_argument("agent", metavar="AGENT", help="an agent reference, e.g. runs/ppo-cartpole-s0")
     p.add_argument("game", metavar="GAME", help="a single-player game id")
-    p.add_argument("--episodes", type=_positive_int, default=20, metavar="N",
+    p.add_argument("--episodes", type=_count(MAX_SERIES_GAMES), default=20, metavar="N",
                    help="episodes (default 20)")
-    p.add_argument("--seed", type=int, default=10_000, metavar="S",
+    p.add_argument("--seed", type=_seed, default=10_000, metavar="S",
                    help="seed of the first episode (default 10000)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -166,9 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("agents", metavar="AGENT", nargs="+", help="one agent reference per seat")
     p.add_argument("--ui", choices=["tui", "window"], default="tui",
                    help="terminal app (default) or pygame window")
-    p.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
+    p.add_argument("--speed", type=_positive_at_most(1000.0), default=1.0, metavar="X",
                    help="speed multiplier (default 1)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="the game's seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="the game's seed (default 0)")
 
     p = sub.add_parser("play", parents=[common], help="play a board game against an agent",
                        description="Play GAME against AGENT: click or type your moves. "
@@ -179,10 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="move first (default) or second")
     p.add_argument("--ui", choices=["tui", "window"], default="tui",
                    help="terminal app (default) or pygame window")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="the game's seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="the game's seed (default 0)")
 
     p = sub.add_parser("demo", parents=[common], help="a short demo match (connect four)")
-    p.add_argument("--delay", type=float, default=None, metavar="SEC",
+    p.add_argument("--delay", type=_bounded_float(0.0, 60.0), default=None, metavar="SEC",
                    help="pause after each move (default 0.4 on a terminal, else 0)")
 
     p = sub.add_parser("tournament", parents=[common], help="run and inspect tournaments",
@@ -197,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local process pool or a Ray cluster (default: the spec's, else local)")
     t.add_argument("--address", metavar="ADDR", default=None,
                    help="the Ray cluster's address (ray backend; default: start a local one)")
-    t.add_argument("--concurrency", type=_positive_int, default=None, metavar="N",
+    t.add_argument("--concurrency", type=_count(1024), default=None, metavar="N",
                    help="games at once (default: the spec's, else the cores)")
     t.add_argument("--json", action="store_true", help="print the run and standings as JSON")
     t = tsub.add_parser("show", parents=[common], help="a tournament's standings")
@@ -222,15 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
                                     "game plus index.json. Rerunning keeps the games written and "
                                     "plays the missing ones, so a larger --games adds games.")
     d.add_argument("--size", type=_board_size, default=9, metavar="N", help="board size (default 9)")
-    d.add_argument("--games", type=_positive_int, required=True, metavar="N",
+    d.add_argument("--games", type=_count(MAX_SERIES_GAMES), required=True, metavar="N",
                    help="games the dataset should hold")
     d.add_argument("--level", type=int, default=1, metavar="L",
                    help="GnuGo's level 0..10 (default 1)")
-    d.add_argument("--jobs", type=_positive_int, default=None, metavar="J",
+    d.add_argument("--jobs", type=_count(1024), default=None, metavar="J",
                    help="GnuGo processes at once (default: the cores)")
     d.add_argument("--out", metavar="DIR", default=None,
                    help="the dataset directory (default DATA_DIR/datasets/gnugo-SIZE-lLEVEL)")
-    d.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
+    d.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed (default 0)")
     d.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     p = sub.add_parser("league", parents=[common], help="self-play leagues: train, snapshot, rate",
@@ -244,9 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
                             required=True)
     t = lsub.add_parser("run", parents=[common], help="run a league (or resume it)")
     t.add_argument("spec", metavar="SPEC", help="the league's YAML file")
-    t.add_argument("--rounds", type=_positive_int, default=None, metavar="N",
+    t.add_argument("--rounds", type=_count(10_000), default=None, metavar="N",
                    help="run until N rounds are done (default: the spec's rounds)")
-    t.add_argument("--concurrency", type=_positive_int, default=None, metavar="N",
+    t.add_argument("--concurrency", type=_count(1024), default=None, metavar="N",
                    help="evaluation games at once (default: the spec's, else the cores)")
     t.add_argument("--json", action="store_true", help="print the run and standings as JSON")
     t = lsub.add_parser("show", parents=[common],
@@ -278,8 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             raise
-        text = str(exc)
-        print(text if text.startswith("arena") else f"arena: {text}", file=sys.stderr)
+        from arena.errors import one_line
+
+        text = one_line(str(exc))  # a message quoting a huge value stays one readable line
+        print(text if text.startswith("arena") else one_line(f"arena: {text}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\narena: interrupted; finished games are stored", file=sys.stderr)
@@ -413,6 +485,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     if game.players != 1:
         raise UserError(f"eval is for single-player games; '{game.id}' has {game.players} "
                         f"players (use `arena match`)")
+    _check_seed_span(args.seed, args.episodes, "episodes")
     agent = make_agent(args.agent, settings.roster_refs())
     try:
         check_game(agent, game)
@@ -514,6 +587,7 @@ def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
     if len(args.agents) != game.players:
         raise UserError(f"game '{game.id}' is for {game.players} player(s); "
                         f"got {len(args.agents)} agent(s): {' '.join(args.agents)}")
+    _check_seed_span(args.seed, args.games, "games")
     roster = settings.roster_refs()
     agents = [make_agent(ref, roster) for ref in args.agents]
     try:
