@@ -103,8 +103,8 @@ def _parse_value(text: str) -> Any:
     return text
 
 
-def instantiate(cls: Any, params: Mapping[str, Any], ref: str) -> Agent:
-    """Build an agent from a class or factory, checking parameter names and types."""
+def check_params(cls: Any, params: Mapping[str, Any], ref: str) -> None:
+    """UserError unless `cls` (a class or factory) takes these parameter names and types."""
     try:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):
@@ -118,6 +118,11 @@ def instantiate(cls: Any, params: Mapping[str, Any], ref: str) -> Agent:
                 raise UserError(f"agent '{ref}': unknown parameter '{key}' (known: {known})")
             annotation = accepted[key].annotation if key in accepted else None
             _check_type(key, value, annotation, ref)
+
+
+def instantiate(cls: Any, params: Mapping[str, Any], ref: str) -> Agent:
+    """Build an agent from a class or factory, checking parameter names and types."""
+    check_params(cls, params, ref)
     try:
         agent = cls(**params)
     except (ValueError, TypeError) as exc:
@@ -210,16 +215,27 @@ def plugin_names() -> list[str]:
     return sorted(_entry_points())
 
 
-def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 0) -> Agent:
-    """The agent a reference names, freshly built. UserError if it names none."""
+def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 0, *,
+               isolate: bool = True, build_limit: float | None = None) -> Agent:
+    """The agent a reference names, freshly built. UserError if it names none.
+
+    User code (``path/file.py:Class`` and installed plugins) is built in a process of
+    its own, killed at every deadline (agents/isolation.py), unless `isolate` is False;
+    `build_limit` is the seconds its ``__init__`` may take (default: arena.toml's).
+    """
     ref = ref.strip()
     if not ref:
         raise UserError("agent reference is empty")
     roster = roster or {}
+    if isolate and _depth == 0:
+        from agents.isolation import IsolatedAgent, is_user_code
+
+        if is_user_code(ref, dict(roster)):
+            return IsolatedAgent(ref, dict(roster), build_limit=build_limit)
     if ref in roster:
         if _depth > 8:
             raise UserError(f"agent '{ref}': the roster refers to itself in a loop")
-        agent = make_agent(roster[ref], roster, _depth + 1)
+        agent = make_agent(roster[ref], roster, _depth + 1, isolate=False)
         agent.name = ref
         return agent
     if ref.startswith("gtp:"):
@@ -294,6 +310,31 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
     known = ", ".join(names)
     raise UserError(f"unknown agent '{ref}'{': ' + hint if hint else ''} "
                     f"(known: {known}; or a run directory, path/to/file.py:ClassName)")
+
+
+def user_class(ref: str, roster: Mapping[str, str] | None = None) -> tuple[Any, dict[str, Any], str]:
+    """(class or factory, parameters, reference) of a ``file.py:Class`` or plugin reference,
+    through roster names: imported, not built. UserError if it names none."""
+    roster = roster or {}
+    ref = ref.strip()
+    for _ in range(10):
+        if ref not in roster:
+            break
+        ref = roster[ref].strip()
+    if ".py:" in ref:
+        path_text, _, rest = ref.partition(".py:")
+        class_name, _, param_text = rest.partition(":")
+        return load_file_class(path_text + ".py", class_name, ref), parse_params(param_text, ref), ref
+    name, _, param_text = ref.partition(":")
+    params = parse_params(param_text, ref)
+    entry_points = _entry_points()
+    if name not in entry_points:
+        raise UserError(f"unknown agent '{ref}'")
+    try:
+        cls = entry_points[name].load()
+    except Exception as exc:  # a broken plugin must not take the program down
+        raise UserError(f"agent '{ref}': plugin failed to load: {type(exc).__name__}: {exc}") from None
+    return cls, params, ref
 
 
 def trained_game(path_text: str) -> str | None:

@@ -8,11 +8,12 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from arena import __version__
@@ -486,7 +487,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Any) -> int:
         raise UserError(f"eval is for single-player games; '{game.id}' has {game.players} "
                         f"players (use `arena match`)")
     _check_seed_span(args.seed, args.episodes, "episodes")
-    agent = make_agent(args.agent, settings.roster_refs())
+    agent = make_agent(args.agent, settings.roster_refs(), build_limit=settings.build_limit)
     try:
         check_game(agent, game)
     except UserError:
@@ -589,50 +590,98 @@ def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
                         f"got {len(args.agents)} agent(s): {' '.join(args.agents)}")
     _check_seed_span(args.seed, args.games, "games")
     roster = settings.roster_refs()
-    agents = [make_agent(ref, roster) for ref in args.agents]
-    try:
-        for agent in agents:  # before any game: a model of another game is refused, not forfeited
-            check_game(agent, game)
-    except UserError:
-        for agent in agents:
-            agent.close()
-        raise
-    time_per_move = args.time_per_move or settings.time_per_move
-    max_moves = args.max_moves or settings.max_moves
-    store = Store(settings.store_path)
-    shown = _display_names(list(args.agents))
-    progress = _Progress(args.games, shown) if sys.stderr.isatty() else None
-    try:
-        series = run_series(game, agents, list(args.agents), games=args.games, seed=args.seed,
-                            time_per_move=time_per_move, max_moves=max_moves,
-                            observers=_match_observers(store, game, settings),
-                            on_game=progress.update if progress else None,
-                            on_void=lambda i, why: print(f"arena: game {i + 1} void, playing "
-                                                         f"it again: {why}", file=sys.stderr))
-    finally:
-        if progress:
-            progress.done()
-        for agent in agents:
-            agent.close()
-        store.close()
-    if args.json:
-        print(json.dumps(series.to_dict()))
-        return 0
+    with _agents_off_stdout(enabled=args.json) as out:  # --json: agents' prints go to stderr
+        agents: list[Any] = []
+        try:
+            for ref in args.agents:
+                agents.append(make_agent(ref, roster, build_limit=settings.build_limit))
+            for agent in agents:  # before any game: a model of another game is refused
+                check_game(agent, game)
+        except UserError:
+            for agent in agents:
+                agent.close()
+            raise
+        time_per_move = args.time_per_move or settings.time_per_move
+        max_moves = args.max_moves or settings.max_moves
+        store = Store(settings.store_path)
+        shown = _display_names(list(args.agents))
+        progress = _Progress(args.games, shown) if sys.stderr.isatty() else None
+        try:
+            series = run_series(game, agents, list(args.agents), games=args.games, seed=args.seed,
+                                time_per_move=time_per_move, max_moves=max_moves,
+                                observers=_match_observers(store, game, settings),
+                                on_game=progress.update if progress else None,
+                                on_void=lambda i, why: print(f"arena: game {i + 1} void, playing "
+                                                             f"it again: {why}", file=sys.stderr))
+        finally:
+            if progress:
+                progress.done()
+            for agent in agents:
+                agent.close()
+            store.close()
+        if args.json:
+            print(json.dumps(series.to_dict()), file=out)
+            out.flush()  # inside: a reader that has gone is seen here
+            return 0
     _print_series(series, shown, settings)
     return 0
+
+
+@contextlib.contextmanager
+def _agents_off_stdout(enabled: bool = True, binary: bool = False) -> Iterator[Any]:
+    """While agents run, fd 1 and sys.stdout are stderr; yields a stream on the real stdout.
+
+    For output a program reads (``--json``, the GTP stream): an in-process agent (or a
+    library it calls) that prints cannot corrupt it. Agents in a process of their own
+    write to stderr anyway (agents/isolation.py).
+    """
+    import os
+
+    plain = sys.stdout.buffer if binary and hasattr(sys.stdout, "buffer") else sys.stdout
+    if not enabled:
+        yield plain
+        return
+    try:
+        sys.stdout.flush()
+        fd = sys.stdout.fileno()
+        saved = os.dup(fd)
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a test's capture)
+        yield plain
+        return
+    stream = os.fdopen(saved, "wb") if binary else os.fdopen(saved, "w", encoding="utf-8")
+    old = sys.stdout
+    os.dup2(2, fd)
+    sys.stdout = sys.stderr
+    try:
+        yield stream
+    finally:
+        sys.stdout = old
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # the reader has gone: main() says so
+            pass
+        os.dup2(saved, fd)
+        try:
+            stream.close()
+        except (OSError, ValueError):
+            pass
 
 
 def _cmd_gtp(args: argparse.Namespace, settings: Any) -> int:
     from agents.registry import make_agent
     from games.go.gtp import run_gtp
 
-    agent = make_agent(args.agent, settings.roster_refs())
-    try:  # a connect four model is no Go engine, nor a go9 model a go19 one
-        _check_gtp_agent(agent, args.agent, args.size)
-    except UserError:
-        agent.close()
-        raise
-    return run_gtp(agent, size=args.size, komi=args.komi, seed=args.seed)
+    # The GTP stream is the real stdout; whatever agents print goes to stderr.
+    with _agents_off_stdout(binary=True) as out:
+        agent = make_agent(args.agent, settings.roster_refs(), build_limit=settings.build_limit)
+        try:  # a connect four model is no Go engine, nor a go9 model a go19 one
+            _check_gtp_agent(agent, args.agent, args.size)
+        except UserError:
+            agent.close()
+            raise
+        # Each genmove is limited: by the controller's clock, else arena.toml's time_per_move.
+        return run_gtp(agent, size=args.size, komi=args.komi, seed=args.seed,
+                       stdout=out, time_per_move=settings.time_per_move)
 
 
 def _check_gtp_agent(agent: Any, ref: str, size: int) -> None:
@@ -849,7 +898,7 @@ def _check_agents(refs: list[str], settings: Any, game: Any = None) -> None:
     from agents.registry import check_game, make_agent
 
     for ref in refs:
-        agent = make_agent(ref, settings.roster_refs())
+        agent = make_agent(ref, settings.roster_refs(), build_limit=settings.build_limit)
         try:
             if game is not None:
                 check_game(agent, game)

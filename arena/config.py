@@ -44,6 +44,11 @@ class Settings(BaseModel):
     threads: Literal["auto"] | int = "auto"
     time_per_move: float | None = Field(default=30.0, gt=0, le=MAX_TIME_PER_MOVE, strict=True)
     max_moves: int = Field(default=10_000, gt=0, strict=True)  # strict: true is no move cap
+    # Seconds user code (file agents, plugins) may take to be built or to start a game, at
+    # least (a longer time_per_move raises it); past it its process is killed. None is
+    # agents/isolation.py's BUILD_LIMIT_S (30 s).
+    build_limit: float | None = Field(default=None, gt=0, le=MAX_TIME_PER_MOVE,
+                                      allow_inf_nan=False)
     roster: dict[str, RosterEntry | str] = Field(default_factory=dict)
 
     source: Path | None = Field(default=None, exclude=True)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agents.base import Agent, Insight, MatchContext, Resignation
+from agents.isolation import AgentFailed, IsolatedAgent, exit_code
 from agents.registry import check_game
 from arena.errors import UserError
 from games.registry import GameSpec
@@ -222,6 +223,19 @@ def cpu_wait_s() -> float | None:
     return total / 1e9
 
 
+def _seat_wait(agent: Agent) -> float | None:
+    """cpu_wait_s, and for an agent in a process of its own (IsolatedAgent) its wait too."""
+    own = cpu_wait_s()
+    if own is None or not isinstance(agent, IsolatedAgent):
+        return own
+    return own + agent.cpu_wait_s()
+
+
+def _exited(exc: SystemExit) -> str:
+    """The forfeit reason of an agent that called sys.exit()."""
+    return f"exited with code {exit_code(exc)}"
+
+
 def _overrun(player: int, limit: float | None, waited: float | None) -> BaseException:
     """What an overrun of the clock is: the agent's forfeit, or a harness fault if starved."""
     if limit is not None and waited is not None and waited > STARVED_SHARE * limit:
@@ -245,21 +259,65 @@ def agent_seed(seed: int, player: int) -> int:
     return int(np.random.SeedSequence([seed, player]).generate_state(1)[0])
 
 
-def _check_action(action: Any, mask: np.ndarray | None, space: Any) -> tuple[Any, str | None]:
-    """(the action in canonical form, None) or (action, why it is not allowed)."""
+def _shown(value: Any) -> str:
+    """A returned value as a forfeit's reason shows it: one short line, whatever it is."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit number"
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_action(action: Any, mask: np.ndarray | None, space: Any,
+                  rules: Any = None) -> tuple[Any, str | None]:
+    """(the action in canonical form, None) or (action, why it is not allowed).
+
+    `mask` is the env's own (the agent saw a copy); `rules` is the game's search state
+    in the position, judging legality by the game's own rules where it has one.
+    """
     if mask is not None:
+        if isinstance(action, (bool, np.bool_)):
+            return action, f"returned {action!r}, not an action number"
         try:
             index = operator.index(action)
         except TypeError:
-            return action, f"returned {action!r}, not an action number"
+            return action, f"returned {_shown(action)}, not an action number"
         if not 0 <= index < len(mask):
-            return index, f"returned action {index}, outside 0..{len(mask) - 1}"
-        if not mask[index]:
-            return index, f"played illegal action {index}"
+            shown = f"action {index}" if abs(index) < 2**63 else _shown(index)
+            return index, f"returned {shown}, outside 0..{len(mask) - 1}"
+        if not mask[index] or (rules is not None and not _legal_by_rules(rules, index)):
+            return index, f"played illegal action {index}{_why_illegal(rules, index)}"
         return index, None
-    if not space.contains(action):
-        return action, f"returned {action!r}, outside the action space"
+    try:
+        ok = space.contains(action)
+    except Exception:  # an odd type the space cannot even compare
+        ok = False
+    if not ok:
+        return action, f"returned {_shown(action)}, outside the action space"
     return action, None
+
+
+def _legal_by_rules(state: Any, action: int) -> bool:
+    if action >= state.num_actions:
+        return False
+    is_legal = getattr(state, "is_legal", None)
+    if callable(is_legal):
+        return bool(is_legal(action))
+    return bool(state.legal_mask()[action])
+
+
+def _why_illegal(state: Any, action: int) -> str:
+    """" (c3: occupied)", from the game's own rules where they say why."""
+    if state is None:
+        return ""
+    try:
+        label = state.action_label(action)
+        reason = state.illegal_reason(action) if hasattr(state, "illegal_reason") else None
+    except Exception:  # a label or reason the state cannot give: the number says enough
+        return ""
+    return f" ({label}: {reason})" if reason else f" ({label})"
 
 
 def _outcomes(returns: list[float], players: int) -> tuple[list[str], int | None]:
@@ -304,6 +362,7 @@ def play_match(
     index = {seat: i for i, seat in enumerate(seats)}
     seeds = [agent_seed(seed, i) for i in range(len(seats))]
     labeler = game.new_state() if game.new_state is not None else None
+    rules = labeler  # the game's own position, to judge moves by; None once out of step
     move_observers = [o for o in observers if getattr(o, "wants_moves", True)]
     want_insight = any(getattr(o, "wants_insight", False) for o in observers)
 
@@ -324,6 +383,10 @@ def play_match(
                 try:
                     agent.start(MatchContext(game, seats[i], i, seeds[i],
                                              env.action_space(seats[i]), time_per_move))
+                except AgentFailed as exc:  # its process exited, or it overran the build limit
+                    raise _Forfeit(i, f"failed to start: {exc}") from None
+                except SystemExit as exc:
+                    raise _Forfeit(i, f"failed to start: {_exited(exc)}") from None
                 except Exception as exc:  # an agent that cannot start forfeits, the run goes on
                     raise _Forfeit(i, f"failed to start: {type(exc).__name__}: {exc}") from None
             for seat in env.agent_iter():
@@ -339,27 +402,49 @@ def play_match(
                 else:
                     mask = info.get("action_mask")
                 agent = agents[player]
+                # The agent gets copies: what it does to them cannot touch the env's own
+                # mask, which (with the game's rules) judges its move.
+                seen_mask = None if mask is None else np.array(mask, copy=True)
+                seen_obs = obs.copy() if isinstance(obs, np.ndarray) else obs
                 t0 = time.perf_counter()
-                waited0 = cpu_wait_s() if time_per_move is not None else None
+                waited0 = _seat_wait(agent) if time_per_move is not None else None
                 try:
-                    action = clock.call(agent.act, obs, mask) if agent.timed else agent.act(obs, mask)
+                    if agent.timed:
+                        action = clock.call(agent.act, seen_obs, seen_mask)
+                    else:
+                        action = agent.act(seen_obs, seen_mask)
                 except MoveTimeout:
-                    waited = cpu_wait_s()
+                    waited = _seat_wait(agent)
                     raise _overrun(player, time_per_move, None if waited is None or waited0 is None
                                    else waited - waited0) from None
                 except Resignation as exc:
                     raise _Forfeit(player, str(exc) or "resigned", resigned=True) from None
+                except AgentFailed as exc:  # its process exited or was killed: the reason says
+                    raise _Forfeit(player, str(exc)) from None
+                except SystemExit as exc:
+                    raise _Forfeit(player, _exited(exc)) from None
                 except Exception as exc:
                     raise _Forfeit(player, f"raised {type(exc).__name__}: {exc}") from None
                 think = time.perf_counter() - t0
-                action, illegal = _check_action(action, mask, env.action_space(seat))
+                if rules is not None and rules.is_terminal():
+                    rules = None  # the env plays on past the state's end: the mask judges alone
+                action, illegal = _check_action(action, mask, env.action_space(seat), rules)
                 if illegal:
                     raise _Forfeit(player, illegal)
                 label = labeler.action_label(action) if labeler is not None else str(action)
                 env.step(action)
+                if rules is not None:
+                    try:
+                        rules.play(action)
+                    except Exception:  # out of step with the env: judge by the mask alone
+                        rules = None
                 for j, other in enumerate(agents):
                     try:
                         other.observe(player, action)
+                    except AgentFailed as exc:
+                        raise _Forfeit(j, f"{exc} in observe") from None
+                    except SystemExit as exc:
+                        raise _Forfeit(j, f"{_exited(exc)} in observe") from None
                     except Exception as exc:
                         raise _Forfeit(j, f"raised {type(exc).__name__} in observe: {exc}") from None
                 move = Move(len(moves), player, action, label, think)

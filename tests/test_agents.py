@@ -12,6 +12,7 @@ import pytest
 
 from agents.base import MatchContext
 from agents.greedy import GreedyAgent
+from agents.isolation import IsolatedAgent
 from agents.mcts import MCTSAgent
 from agents.registry import ForeignAgent, make_agent
 from arena.errors import UserError
@@ -69,12 +70,18 @@ def test_roster_names_resolve_through_arena_toml_entries():
 
 
 def test_file_agent_with_parameters_and_duck_typed_classes():
-    agent = make_agent(f"{FAULTY}:Raiser:bad_game=4")
+    agent = make_agent(f"{FAULTY}:Raiser:bad_game=4", isolate=False)
     assert agent.bad_game == 4
-    plain = make_agent(f"{FAULTY}:Plain")
+    plain = make_agent(f"{FAULTY}:Plain", isolate=False)
     assert isinstance(plain, ForeignAgent)
     r = play_match(resolve_game("tictactoe"), [plain, make_agent("random")], seed=0)
     assert r.forfeit_player is None and r.moves[0].action == 0
+    # By default user code plays in a process of its own, the same moves.
+    isolated = make_agent(f"{FAULTY}:Plain")
+    assert isinstance(isolated, IsolatedAgent) and isolated.name == f"{FAULTY}:Plain"
+    again = play_match(resolve_game("tictactoe"), [isolated, make_agent("random")], seed=0)
+    isolated.close()
+    assert [m.action for m in again.moves] == [m.action for m in r.moves]
 
 
 def test_installed_plugin_is_found_by_entry_point(tmp_path, monkeypatch):
@@ -94,9 +101,14 @@ def test_installed_plugin_is_found_by_entry_point(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: arena-plugin-demo\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[arena.agents]\nlefty = arena_plugin_demo:Lefty\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    agent = make_agent("lefty:offset=1")
+    agent = make_agent("lefty:offset=1", isolate=False)
     assert agent.offset == 1
     r = play_match(resolve_game("connect4"), [agent, make_agent("random")], seed=0)
+    assert r.moves[0].action == 1
+    isolated = make_agent("lefty:offset=1")  # a plugin is user code: its own process
+    assert isinstance(isolated, IsolatedAgent)
+    r = play_match(resolve_game("connect4"), [isolated, make_agent("random")], seed=0)
+    isolated.close()
     assert r.moves[0].action == 1
     sys.modules.pop("arena_plugin_demo", None)
 

@@ -108,7 +108,7 @@ def run_tournament(
     """
     spec = spec.with_defaults(settings.time_per_move, settings.max_moves)
     roster = settings.roster_refs()
-    check_participants(spec, roster, source)
+    check_participants(spec, roster, source, build_limit=getattr(settings, "build_limit", None))
     backend_name = backend or spec.backend
     address = address or spec.address
     wanted = concurrency or spec.concurrency
@@ -124,7 +124,8 @@ def run_tournament(
                                      "games share cores, and one whose seat is starved of "
                                      "CPU is void and played again")
                 wanted = wanted or cores
-            runner = _Runner(store, record, roster, settings.data_dir, progress)
+            runner = _Runner(store, record, roster, settings.data_dir, progress,
+                             build_limit=getattr(settings, "build_limit", None))
             pool = make_backend(backend_name, wanted, address)
             try:
                 return runner.run(pool)
@@ -136,7 +137,7 @@ def run_tournament(
 
 class _Runner:
     def __init__(self, store: Store, record: TournamentRecord, roster: dict[str, str],
-                 data_dir: Any, progress: Progress):
+                 data_dir: Any, progress: Progress, build_limit: float | None = None):
         self.store = store
         self.record = record
         self.spec = record.spec
@@ -144,6 +145,7 @@ class _Runner:
         self.roster = roster
         self.data_dir = data_dir
         self.progress = progress
+        self.build_limit = build_limit  # for user code: agents/isolation.py
         self.parts = {p.name: p for p in records.participants(store, self.tid)}
         self.live = LiveTable(self.spec.names, single_player=self.spec.format == "leaderboard")
         self.sprt_record = [0, 0, 0]  # first participant's wins, draws, losses
@@ -210,7 +212,7 @@ class _Runner:
         return GameJob(key=row.key, game=spec.game, seats=list(row.seats),
                        agents=[self.parts[s].agent for s in row.seats], seed=row.seed,
                        time_per_move=spec.time_per_move, max_moves=spec.max_moves,
-                       tag=self.record.tag, roster=self.roster)
+                       tag=self.record.tag, roster=self.roster, build_limit=self.build_limit)
 
     # -- results --
 

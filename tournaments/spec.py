@@ -247,16 +247,36 @@ def _check_against_game(spec: TournamentSpec, source: str) -> TournamentSpec:
     return spec
 
 
-def check_participants(spec: TournamentSpec, roster: dict[str, str], source: str) -> None:
+def check_participants(spec: TournamentSpec, roster: dict[str, str], source: str,
+                       build_limit: float | None = None) -> None:
     """Build every participant's agent once, so a bad reference fails before any game.
+
+    User code (file agents, plugins) is not built here: its file is imported and its class
+    and parameters checked in a child process, for at most the build limit each
+    (agents/isolation.py), so it can never hang or kill the driver; an ``__init__`` that
+    fails is that participant's forfeit ("failed to load") in its games.
 
     Raises UserError naming the file, the participant's field and the reference.
     """
+    from agents.isolation import check_references, is_user_code
     from agents.registry import check_game, make_agent
     from games.registry import resolve_game
 
     game = resolve_game(spec.game)
+    user = [i for i, p in enumerate(spec.participants) if is_user_code(p.agent, roster)]
+    try:
+        infos = check_references([spec.participants[i].agent for i in user], roster, build_limit)
+    except UserError as exc:
+        i = user[getattr(exc, "index", 0)]
+        raise UserError(f"{source}: field 'participants.{i}.agent': {exc}") from None
+    for i, info in zip(user, infos):
+        if info.get("needs_state") and not game.has_state:
+            raise UserError(f"{source}: field 'participants.{i}.agent': "
+                            f"'{spec.participants[i].agent}' searches the game's rules; "
+                            f"'{game.id}' has no search state")
     for i, p in enumerate(spec.participants):
+        if i in user:
+            continue
         try:
             agent = make_agent(p.agent, roster)
         except UserError as exc:

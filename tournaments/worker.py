@@ -34,8 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: Forfeit reasons that mean the agent crashed (as opposed to playing badly:
-#: an illegal move, a timeout or a resignation). Crashes in a row withdraw it.
-CRASH_PREFIXES = ("raised ", "failed to start", "failed to load")
+#: an illegal move, a timeout or a resignation). Crashes in a row withdraw it. An
+#: agent whose process ends (sys.exit, os._exit, a signal) crashed too: see agents/isolation.py.
+CRASH_PREFIXES = ("raised ", "failed to start", "failed to load", "exited with code",
+                  "was killed by", "crashed")
 
 
 def is_crash(reason: str | None) -> bool:
@@ -64,6 +66,8 @@ class GameJob:
     max_moves: int | None
     tag: str
     roster: dict[str, str] = field(default_factory=dict)
+    #: Seconds user code may take to build or start (arena.toml build_limit); None: the default.
+    build_limit: float | None = None
 
 
 @dataclass
@@ -133,7 +137,7 @@ def _agent_for(job: GameJob, seat: int) -> Any:
     if entry is None:
         _blame.value = seat + 1
         try:
-            agent = make_agent(job.agents[seat], job.roster)
+            agent = make_agent(job.agents[seat], job.roster, build_limit=job.build_limit)
         finally:
             _blame.value = 0
         mark = [0]
@@ -172,6 +176,16 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _load_reason(exc: BaseException) -> str:
+    """Why an agent could not be built: a UserError's own line (it names the agent), else
+    the exception's type and message."""
+    from arena.errors import UserError
+
+    if isinstance(exc, UserError):
+        return " ".join(str(exc).split())
+    return _one_line(exc)
+
+
 def _load_forfeit(job: GameJob, seat: int, exc: BaseException) -> Any:
     """The result of a game whose `seat` could not be built: that seat forfeits."""
     from arena.match import MatchResult, agent_seed
@@ -189,7 +203,7 @@ def _load_forfeit(job: GameJob, seat: int, exc: BaseException) -> Any:
         uid=uuid.uuid4().hex, game=job.game, agents=list(job.seats), seed=job.seed,
         agent_seeds=[agent_seed(job.seed, i) for i in range(players)], returns=returns,
         outcomes=outcomes, moves=[], started_at=time.time(), duration_s=0.0, winner=winner,
-        forfeit_player=seat, forfeit_reason=f"failed to load: {_one_line(exc)}", tag=job.tag,
+        forfeit_player=seat, forfeit_reason=f"failed to load: {_load_reason(exc)}", tag=job.tag,
     )
 
 

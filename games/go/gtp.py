@@ -24,6 +24,7 @@ from the engine's, even when the colours do not alternate.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from games.go.sgf import ready_to_move, score_text
 from games.go.state import GoState
 
 PROTOCOL_VERSION = 2
+#: The shortest limit a genmove gets, even when the controller says no time is left.
+MIN_MOVE_LIMIT_S = 1.0
 MIN_SIZE, MAX_SIZE = 5, 19
 SEATS = ("black_0", "white_0")  # the AEC env's agent names, as a MatchContext carries them
 
@@ -99,13 +102,18 @@ class GtpEngine:
 
     size/komi: the board until boardsize/komi say otherwise. seed: the agents'
     seeds are drawn from it, one per game (clear_board) and colour.
+    time_per_move: the seconds a genmove may take when the controller gives no
+    time (`arena gtp` passes arena.toml's); with time_settings/time_left, the time
+    left. An agent past it is stopped (an agent in a process of its own is
+    killed: agents/isolation.py) and genmove answers ``?``. None: no limit.
     """
 
     def __init__(self, agent: Agent, size: int = 9, komi: float = 7.5, seed: int = 0,
-                 name: str | None = None):
+                 name: str | None = None, time_per_move: float | None = None):
         if not MIN_SIZE <= size <= MAX_SIZE:
             raise ValueError(f"board size {size} is outside {MIN_SIZE}..{MAX_SIZE}")
         self.agent = agent
+        self.time_per_move = time_per_move
         self.engine_name = name or f"Arena {agent.name}"
         self.size = size
         self.komi = float(komi)
@@ -164,12 +172,20 @@ class GtpEngine:
                         lambda: GoState(size, komi, False, 0),
                         description=f"Go {size}x{size}, komi {komi:g}, over GTP")
         return MatchContext(spec, SEATS[colour], colour, agent_seed(self.seed + self.games, colour),
-                            Discrete(size * size + 1), None)
+                            Discrete(size * size + 1), self.time_per_move)
+
+    def _clock(self, colour: int) -> tuple[float | None, int]:
+        """(seconds, moves they are for) of `colour`'s next move: the controller's clock,
+        else the time per move."""
+        seconds, moves = self.time.clock(colour)
+        if seconds is None and self.time_per_move is not None:
+            return self.time_per_move, 1
+        return seconds, moves
 
     def _tell(self, index: int) -> None:
         """The agent observes move `index` of the history."""
         colour, action = self.history[index]
-        if isinstance(self.agent, SearchAgent):
+        if _keeps_state(self.agent):
             self.agent.state = ready_to_move(self.before[index], colour).copy()
         self.agent.observe(colour, action)
 
@@ -312,27 +328,44 @@ class GtpEngine:
         return ""
 
     def _cmd_genmove(self, args: list[str]) -> str:
+        from agents.isolation import AgentFailed, exit_code
+        from arena.match import MoveClock, MoveTimeout
+
         self._arity(args, 1)
         colour = parse_colour(args[0])
         position = ready_to_move(self.state, colour)
+        seconds, moves = self._clock(colour)
+        limit = None if seconds is None or not self.agent.timed else max(seconds, MIN_MOVE_LIMIT_S)
         try:
             self._bring_agent_up(colour)
-            if isinstance(self.agent, SearchAgent):
+            if _keeps_state(self.agent):
                 self.agent.state = position.copy()
-            self.agent.set_clock(*self.time.clock(colour))  # the search plans its time by it
+            self.agent.set_clock(seconds, moves)  # the search plans its time by it
             mask = position.legal_mask()
-            action = self.agent.act(position.observation(colour), mask.copy())
+            with MoveClock(limit) as clock:  # the agent gets a copy of the mask: ours judges
+                action = clock.call(self.agent.act, position.observation(colour), mask.copy())
+        except MoveTimeout:
+            self._agent_colour = None
+            raise GtpError(f"agent exceeded the time per move ({limit:g} s)") from None
+        except AgentFailed as exc:  # its process exited or was killed; the session goes on
+            self._agent_colour = None
+            raise GtpError(f"agent failed: {_one_line(exc)}") from None
+        except SystemExit as exc:
+            self._agent_colour = None
+            raise GtpError(f"agent failed: exited with code {exit_code(exc)}") from None
         except Exception as exc:  # the agent failed this move; the session goes on
             self._agent_colour = None
             raise GtpError(f"agent failed: {type(exc).__name__}: {_one_line(exc)}") from None
         try:
-            action = int(action)
-        except (TypeError, ValueError):
+            if isinstance(action, bool):
+                raise TypeError("a bool is no move")
+            action = operator.index(action)
+        except TypeError:
             self._agent_colour = None
-            raise GtpError(f"agent returned {action!r}, not a move") from None
+            raise GtpError(f"agent returned {_shown(action)}, not a move") from None
         if not 0 <= action < len(mask) or not mask[action]:
             self._agent_colour = None
-            raise GtpError(f"agent chose an illegal move ({action})")
+            raise GtpError(f"agent chose an illegal move ({_shown(action)})")
         self._play(colour, action)
         self._inform()
         return position.action_label(action)
@@ -376,12 +409,33 @@ class GtpEngine:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _shown(value: Any) -> str:
+    """A value an agent returned, as one short line (a huge number or array too)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit number"
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _keeps_state(agent: Agent) -> bool:
+    """True for an agent that keeps the game's position: it is handed the engine's own
+    (a SearchAgent, or one in a process of its own that is one there)."""
+    return isinstance(agent, SearchAgent) or getattr(agent, "keeps_state", False) is True
 
 
 def run_gtp(agent: Agent, size: int = 9, komi: float = 7.5, seed: int = 0,
-            stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> int:
-    """Serve GTP for `agent` on stdin/stdout (binary streams); the exit code."""
-    engine = GtpEngine(agent, size=size, komi=komi, seed=seed)
+            stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None,
+            time_per_move: float | None = None) -> int:
+    """Serve GTP for `agent` on stdin/stdout (binary streams); the exit code.
+
+    `time_per_move`: each genmove's limit when the controller gives no time (GtpEngine)."""
+    engine = GtpEngine(agent, size=size, komi=komi, seed=seed, time_per_move=time_per_move)
     return engine.serve(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
 
