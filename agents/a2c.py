@@ -39,11 +39,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.checkpoint import field_actions, field_counts, field_mapping
 from agents.learner import TrainHooks
 from agents.pg import (
     EnvInfo,
     PolicyAgent,
     PolicyLearner,
+    check_net_size,
     layer_init,
     make_generator,
     make_train_env,
@@ -72,6 +74,10 @@ class A2CConfig:
     normalize_advantages: bool = False
     hidden: tuple[int, ...] = (64, 64)
     shared: bool = True  # one trunk for actor and critic (False: two MLPs)
+
+
+#: The most training envs a run may step (each is an env in memory).
+MAX_ENVS = 4096
 
 
 # --- the network ------------------------------------------------------------------------------
@@ -279,6 +285,7 @@ class ActorCriticLearner(PolicyLearner):
         self.game_id, self.config, self.device, self.seed, self.info = (
             game_id, config, device, seed, info)
         self._check_config()
+        check_net_size(self.algo, info, config.hidden, trunks=1 if config.shared else 2)
         with torch.random.fork_rng(devices=[]):  # the same init for a seed, global RNG untouched
             torch.manual_seed(seed)
             self.net = ActorCritic(info, config.hidden, config.shared).to(device)
@@ -293,6 +300,9 @@ class ActorCriticLearner(PolicyLearner):
         cfg = self.config
         if cfg.num_envs < 1 or cfg.num_steps < 1:
             raise UserError(f"{self.algo}: num_envs and num_steps must be at least 1")
+        if cfg.num_envs > MAX_ENVS:
+            raise UserError(f"{self.algo}: num_envs={cfg.num_envs} is over the limit of "
+                            f"{MAX_ENVS} envs")
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         return adam(self.params, self.config.lr, self.config.eps)
@@ -337,7 +347,11 @@ class ActorCriticLearner(PolicyLearner):
 
     def _restore_train_state(self, tensors: dict[str, torch.Tensor],
                              state: dict[str, Any]) -> None:
-        self.runner.load_state(state["envs"])
+        envs = field_mapping(state, "envs", None)
+        n = self.config.num_envs
+        field_counts(envs, "episode_index", None, n)
+        field_actions(envs, "episode_actions", None, n, self.info.n_actions)
+        self.runner.load_state(envs)
 
 
 class A2C(ActorCriticLearner):

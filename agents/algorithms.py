@@ -108,5 +108,8 @@ def load_run_agent(path: str | Path, device: str = "auto") -> Any:
 
     directory = checkpoint_dir(Path(path))
     meta = read_meta(directory)
-    cls, _ = learner_classes(meta["algo"])
+    try:
+        cls, _ = learner_classes(meta["algo"])
+    except UserError as exc:
+        raise UserError(f"'{directory / 'meta.json'}': field 'algo': {exc}") from None
     return cls.load(directory, resolve_device(device), for_training=False).agent()

@@ -219,8 +219,12 @@ class SnapshotPool:
         return {"taken_at": list(self.taken_at)}
 
     def restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        taken = state.get("taken_at", [])
+        if not isinstance(taken, list) or len(taken) > self.size:
+            raise ValueError(f"the pool's 'taken_at' is not a list of at most {self.size} "
+                             "snapshots")
         self.snapshots, self.opponents, self.taken_at = [], [], []
-        for i, updates in enumerate(state.get("taken_at", [])):
+        for i, updates in enumerate(taken):
             prefix = f"pool.{i}."
             self.add(int(updates))
             self.snapshots[-1].load_state_dict({k[len(prefix):]: v for k, v in tensors.items()
@@ -368,7 +372,10 @@ class SelfPlayEnvs:
                 "results": dict(self.results)}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.episode_index = [int(i) for i in state["episode_index"]]
+        index = state["episode_index"]
+        if not isinstance(index, list) or len(index) != self.num_envs:
+            raise ValueError(f"'episode_index' is not a list of {self.num_envs} counts")
+        self.episode_index = [int(i) for i in index]
         self.rng.bit_generator.state = state["rng"]
         self.results = {k: int(v) for k, v in state.get("results", self.results).items()}
         self.started = False

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,20 +63,33 @@ from agents.board_selfplay import (
     masked_logits,
 )
 from agents.checkpoint import (
+    MAX_ACTIONS,
+    META,
     MODEL,
     REPLAY,
     TRAIN_STATE,
     TRAIN_STATE_JSON,
     atomic_save_tensors,
     atomic_write_json,
+    field_actions,
+    field_counts,
+    field_dtype,
+    field_game,
+    field_int,
+    field_mapping,
+    field_shape,
     load_tensors,
+    load_weights,
     optimizer_from_tensors,
     optimizer_to_tensors,
+    read_json_object,
     read_meta,
+    refusing,
+    short,
     write_meta,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
-from agents.nets import QNetwork
+from agents.nets import QNetwork, check_parameters, trunk_parameters
 from agents.replay_buffer import AnyReplay, load_replay_buffer, make_replay_buffer
 from arena.errors import UserError
 
@@ -141,6 +153,30 @@ class DQNConfig:
                 raise UserError(f"dqn: {name}={getattr(self, name)} must be at least 0")
         if any(h < 1 for h in self.hidden):
             raise UserError(f"dqn: hidden={list(self.hidden)} sizes must be at least 1")
+        if self.num_envs > MAX_ENVS:
+            raise UserError(f"dqn: num_envs={self.num_envs} is over the limit of {MAX_ENVS} envs")
+        if self.buffer_size > MAX_BUFFER:
+            raise UserError(f"dqn: buffer_size={self.buffer_size} is over the limit of "
+                            f"{MAX_BUFFER:,} transitions")
+
+
+#: The most training envs a run may step (each is an env in memory).
+MAX_ENVS = 4096
+#: The most transitions a replay buffer may hold (it is allocated whole when training starts).
+MAX_BUFFER = 50_000_000
+
+
+def check_net_size(obs_shape: tuple[int, ...], obs_dtype: str, n_actions: int,
+                   config: DQNConfig) -> None:
+    """UserError, before anything is built, when the online and target Q-networks for
+    these observations are over the parameter limit."""
+    params, features = trunk_parameters(obs_shape, obs_dtype, config.hidden,
+                                        config.conv_channels)
+    head = (features + 1) * (n_actions + 1)
+    sizes = f"hidden={list(config.hidden)}" + (
+        f", conv_channels={list(config.conv_channels)}" if config.conv_channels else "")
+    check_parameters(2 * (params + head),
+                     f"dqn: {sizes} on observations of shape {list(obs_shape)}")
 
 
 class DQNAgent(Agent):
@@ -236,6 +272,7 @@ class DQN(SelfPlayLearner, Learner):
         self.device = device
         self.seed = int(seed)
         self.obs_shape, self.obs_dtype, self.n_actions = obs_shape, obs_dtype, n_actions
+        check_net_size(obs_shape, obs_dtype, n_actions, config)
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
             torch.manual_seed(self.seed)
             self.q = QNetwork(obs_shape, obs_dtype, n_actions, config.hidden, config.dueling,
@@ -325,8 +362,9 @@ class DQN(SelfPlayLearner, Learner):
             for action in actions:
                 step = self.envs.envs[i].step(action)
                 if step[2] or step[3]:
-                    raise RuntimeError("resume: the replayed episode ended early; "
-                                       "the environment is not deterministic given its seed")
+                    raise UserError("resume: a replayed episode ended early; the game is not "
+                                    "deterministic given its seed (or train_state.json's "
+                                    "episode_actions were edited), so it cannot be resumed")
                 obs[i] = step[0]
         self._obs = obs
         if self.replay is None:
@@ -611,19 +649,23 @@ class DQN(SelfPlayLearner, Learner):
                             "meta.json and model.safetensors")
         meta = read_meta(directory)
         if meta["algo"] != cls.algo:
-            raise UserError(f"'{directory}' is a '{meta['algo']}' checkpoint, not 'dqn'")
-        where = f"{directory / 'meta.json'}"
-        try:
-            config = config_from_dict(DQNConfig, meta["config"], where)
-            game_id, seed = str(meta["game"]), int(meta["seed"])
-            shape = tuple(int(d) for d in meta["obs_shape"])
-            obs_dtype, n_actions = str(meta["obs_dtype"]), int(meta["n_actions"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UserError(f"{where}: missing or bad field: {exc}") from None
+            raise UserError(f"'{directory}' is a {short(meta['algo'])} checkpoint, not 'dqn'")
+        where = directory / META
+        for key in ("game", "config", "seed", "obs_shape", "obs_dtype", "n_actions", "steps"):
+            if key not in meta:
+                raise UserError(f"'{where}' has no '{key}' field")
+        game_id = field_game(meta, where)
+        config = config_from_dict(DQNConfig, field_mapping(meta, "config", where), str(where))
+        seed = field_int(meta, "seed", where)
+        shape, obs_dtype = field_shape(meta, "obs_shape", where), field_dtype(meta, "obs_dtype",
+                                                                               where)
+        n_actions = field_int(meta, "n_actions", where, minimum=1, maximum=MAX_ACTIONS)
+        steps = field_int(meta, "steps", where, minimum=0)
         self = cls.__new__(cls)
-        self._setup(game_id, config, torch.device(device), seed, shape, obs_dtype, n_actions)
-        _load_weights(self.q, load_tensors(directory / MODEL, device), directory / MODEL)
-        self.steps = int(meta["steps"])
+        with refusing(where, "describes a network that cannot be built"):
+            self._setup(game_id, config, torch.device(device), seed, shape, obs_dtype, n_actions)
+        load_weights(self.q, directory / MODEL, device)
+        self.steps = steps
         if not for_training:
             self.target.load_state_dict(self.q.state_dict())
             return self
@@ -633,24 +675,30 @@ class DQN(SelfPlayLearner, Learner):
         tensors = load_tensors(directory / TRAIN_STATE, device)
         _load_weights(self.target, {k[len("target."):]: v for k, v in tensors.items()
                                     if k.startswith("target.")}, directory / TRAIN_STATE)
-        state = _read_json(directory / TRAIN_STATE_JSON)
-        optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-        self.vector_steps, self.updates = int(state["vector_steps"]), int(state["updates"])
-        self.rng.bit_generator.state = state["explore_rng"]
-        self._episode_index = [int(i) for i in state["episode_index"]]
-        self._episode_actions = [[int(a) for a in acts] for acts in state["episode_actions"]]
-        self._log_sums = dict(state["log_sums"])
-        self._log_sums["count"] = int(self._log_sums["count"])
-        self._next_log = int(state["next_log"])
-        if self.board:
-            self.board_envs.load_state(state["envs"])
-            self.pool.restore(tensors, state["pool"])
-            self.board_eval.load_state(state["board_eval"])
-            if meta.get("replay"):
-                self.replay = MaskedReplay(config.buffer_size, shape, n_actions, seed)
-                self.replay.restore(load_tensors(directory / REPLAY), state["board_replay"])
-        elif meta.get("replay"):
-            self.replay = load_replay_buffer(directory / REPLAY)
+        state = read_json_object(directory / TRAIN_STATE_JSON)
+        with refusing(directory / TRAIN_STATE_JSON, "is not a training state this run "
+                      "can resume from"):
+            n = config.num_envs
+            optimizer_from_tensors(self.optimizer, tensors, field_mapping(state, "optimizer",
+                                                                          None))
+            self.vector_steps = field_int(state, "vector_steps", None, minimum=0)
+            self.updates = field_int(state, "updates", None, minimum=0)
+            self.rng.bit_generator.state = state["explore_rng"]
+            self._episode_index = field_counts(state, "episode_index", None, n)
+            self._episode_actions = field_actions(state, "episode_actions", None, n, n_actions)
+            sums = field_mapping(state, "log_sums", None)
+            self._log_sums = {"loss": float(sums["loss"]), "q": float(sums["q"]),
+                              "count": field_int(sums, "count", None, minimum=0)}
+            self._next_log = field_int(state, "next_log", None, minimum=0)
+            if self.board:
+                self.board_envs.load_state(state["envs"])
+                self.pool.restore(tensors, state["pool"])
+                self.board_eval.load_state(state["board_eval"])
+                if meta.get("replay"):
+                    self.replay = MaskedReplay(config.buffer_size, shape, n_actions, seed)
+                    self.replay.restore(load_tensors(directory / REPLAY), state["board_replay"])
+            elif meta.get("replay"):
+                self.replay = load_replay_buffer(directory / REPLAY)
         # Without a saved replay, training refills a new buffer for learning_starts
         # transitions before updating again (see `train`).
         return self
@@ -666,20 +714,7 @@ def _single_player_spec(game_id: str) -> Any:
 
 
 def _load_weights(net: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
-    try:
-        net.load_state_dict(tensors)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise UserError(f"'{path}' does not fit this network: {first}") from None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"checkpoint file '{path}' does not exist")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"'{path}' is not valid JSON: {exc}") from None
+    load_weights(net, path, tensors=tensors)
 
 
 def load_agent(directory: Path, device: str | torch.device = "cpu") -> Any:

@@ -9,6 +9,7 @@ which the trainer shows progress, logs, evaluates and checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,8 @@ def resolve_device(device: str) -> torch.device:
 def config_from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
     """A hyperparameter dataclass from a dict, with one clear line for an unknown or bad key."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    if not isinstance(values, dict):
+        raise UserError(f"{where}: the hyperparameters {_short(values)} are not a mapping")
     clean: dict[str, Any] = {}
     for key, value in values.items():
         if key not in fields:
@@ -59,18 +62,46 @@ def config_from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
             except ValueError:
                 pass
         if isinstance(default, bool) and not isinstance(value, bool):
-            raise UserError(f"{where}: {key}={value!r} is not true/false")
+            raise UserError(f"{where}: {key}={_short(value)} is not true/false")
         if isinstance(default, int) and not isinstance(default, bool):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise UserError(f"{where}: {key}={value!r} is not a whole number")
+                raise UserError(f"{where}: {key}={_short(value)} is not a whole number")
         if isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise UserError(f"{where}: {key}={value!r} is not a number")
+                raise UserError(f"{where}: {key}={_short(value)} is not a number")
             value = float(value)
+            if not math.isfinite(value):
+                raise UserError(f"{where}: {key}={value!r} is not a finite number")
+        if isinstance(default, tuple):  # layer sizes: hidden, conv_channels
+            value = _sizes(key, value, where)
+        if isinstance(default, str) and not isinstance(value, str):
+            raise UserError(f"{where}: {key}={_short(value)} is not a string")
         clean[key] = value
     return cls(**clean)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _sizes(key: str, value: Any, where: str) -> tuple[int, ...]:
+    """A list of layer sizes (whole numbers of at least 1) as a tuple; UserError otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = [value]  # --set hidden=64 means one layer of 64
+    if not isinstance(value, list | tuple) or len(value) > 64:
+        raise UserError(f"{where}: {key}={_short(value)} is not a list of layer sizes")
+    sizes = []
+    for size in value:
+        if isinstance(size, float) and math.isfinite(size) and size.is_integer():
+            size = int(size)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise UserError(f"{where}: {key}={_short(value)} is not a list of layer sizes "
+                            "(whole numbers, each at least 1)")
+        sizes.append(size)
+    return tuple(sizes)
 
 
 class Learner(ABC):

@@ -21,6 +21,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from arena.errors import UserError
+
+#: The most parameters (and input elements) a network may have. Checkpoints and
+#: hyperparameters are checked against it before anything is built, so an edited
+#: ``hidden: [1e12]`` is refused in one line instead of asking for terabytes.
+MAX_PARAMETERS = 200_000_000
+
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int | None,
         activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
@@ -147,3 +154,59 @@ class QNetwork(nn.Module):
         if not self.pixels:
             obs = obs.float()  # a no-op for float32; vector envs may hand out float64 or ints
         return self.head(self.trunk(obs))
+
+
+# --- sizes, computed before anything is built ---------------------------------------------
+
+
+def mlp_parameters(in_dim: int, hidden: Sequence[int], out_dim: int | None = None) -> int:
+    """The parameters of `mlp(in_dim, hidden, out_dim)`."""
+    total, width = 0, int(in_dim)
+    for size in list(hidden) + ([out_dim] if out_dim is not None else []):
+        total += width * int(size) + int(size)
+        width = int(size)
+    return total
+
+
+def _nature_cnn_parameters(channels: int, height: int, width: int) -> int:
+    """NatureCNN's parameters plus its probe input (C*H*W zeros), for a C x H x W frame."""
+    h, w = height, width
+    for kernel, stride in ((8, 4), (4, 2), (3, 1)):
+        h, w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    if h < 1 or w < 1:
+        raise UserError(f"frames of {height}x{width} are too small for the Nature CNN "
+                        "(36x36 at least)")
+    convs = channels * 32 * 64 + 32 + 32 * 64 * 16 + 64 + 64 * 64 * 9 + 64
+    return channels * height * width + convs + 64 * h * w * NatureCNN.features + NatureCNN.features
+
+
+def trunk_parameters(obs_shape: Sequence[int], obs_dtype: str, hidden: Sequence[int],
+                     conv: Sequence[int] = ()) -> tuple[int, int]:
+    """(parameters, feature width) of the trunk the learners build for these observations
+    (as QNetwork picks it: board_trunk with `conv`, NatureCNN for pixels, else an MLP),
+    computed from the sizes alone."""
+    shape = [int(d) for d in obs_shape]
+    if is_pixel_obs(shape, obs_dtype):
+        return _nature_cnn_parameters(*shape), NatureCNN.features
+    flat = 1
+    for d in shape:
+        flat *= d
+    total = 0
+    if conv:
+        if len(shape) != 3:
+            raise UserError(f"conv layers need (channels, height, width) planes, not {shape}")
+        channels = shape[0]
+        for out in conv:
+            total += channels * int(out) * 9 + int(out)
+            channels = int(out)
+        flat = channels * shape[1] * shape[2]
+    total += flat + mlp_parameters(flat, hidden)
+    return total, int(hidden[-1]) if len(hidden) else flat
+
+
+def check_parameters(count: int, what: str) -> None:
+    """UserError when a network of `count` parameters is over MAX_PARAMETERS; `what`
+    names the sizes that made it (e.g. "ppo: hidden=[1000000000000]")."""
+    if count > MAX_PARAMETERS:
+        raise UserError(f"{what} makes a network of {count:.3g} parameters, over the "
+                        f"limit of {MAX_PARAMETERS:.3g}")

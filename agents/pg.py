@@ -72,19 +72,30 @@ from torch import nn
 
 from agents.base import ActionInsight, Agent, Insight
 from agents.checkpoint import (
+    MAX_ACTIONS,
+    META,
     MODEL,
     TRAIN_STATE,
     TRAIN_STATE_JSON,
     atomic_save_tensors,
     atomic_write_json,
+    field_dtype,
+    field_game,
+    field_int,
+    field_mapping,
+    field_shape,
     load_tensors,
+    load_weights,
     optimizer_from_tensors,
     optimizer_to_tensors,
+    read_json_object,
     read_meta,
+    refusing,
+    short,
     write_meta,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
-from agents.nets import NatureCNN, is_pixel_obs, mlp
+from agents.nets import NatureCNN, check_parameters, is_pixel_obs, mlp, trunk_parameters
 from arena.errors import UserError
 
 BASELINES = ("whitening", "learned", "sampled", "greedy", "none")
@@ -256,14 +267,43 @@ def episode_seed(seed: int, index: int) -> int:
 
 
 def check_checkpoint(directory: Path, algo: str) -> dict[str, Any]:
-    """meta.json of a checkpoint written by `algo`; UserError otherwise."""
+    """meta.json of a checkpoint written by `algo`, every field checked; UserError
+    naming the file and the field otherwise."""
     meta = read_meta(Path(directory))
+    path = Path(directory) / META
     if meta["algo"] != algo:
-        raise UserError(f"'{directory}' is a {meta['algo']} checkpoint, not {algo}")
+        raise UserError(f"'{directory}' is a {short(meta['algo'])} checkpoint, not {algo}")
     for key in ("game", "config", "obs_shape", "n_actions", "action_labels", "steps", "seed"):
         if key not in meta:
-            raise UserError(f"'{directory}/meta.json' has no '{key}' field")
+            raise UserError(f"'{path}' has no '{key}' field")
+    field_game(meta, path)
+    field_mapping(meta, "config", path)
+    field_shape(meta, "obs_shape", path)
+    field_dtype(meta, "obs_dtype", path)
+    n = field_int(meta, "n_actions", path, minimum=1, maximum=MAX_ACTIONS)
+    labels = meta["action_labels"]
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise UserError(f"'{path}': field 'action_labels': {short(labels)} is not a list of "
+                        "strings")
+    if len(labels) != n:
+        raise UserError(f"'{path}': field 'n_actions': {n} does not match the {len(labels)} "
+                        "action_labels")
+    field_int(meta, "steps", path, minimum=0)
+    field_int(meta, "seed", path)
+    field_int(meta, "updates", path, minimum=0, default=0)
     return meta
+
+
+def check_net_size(algo: str, info: EnvInfo, hidden: Sequence[int], conv: Sequence[int] = (),
+                   trunks: int = 1, shape: Sequence[int] | None = None) -> None:
+    """UserError, before anything is built, when `trunks` trunks for these observations
+    (board planes `shape`, else info's) and their heads are over the parameter limit."""
+    shape = info.obs_shape if shape is None else shape
+    params, features = trunk_parameters(shape, "float32" if conv else info.obs_dtype,
+                                        hidden, conv)
+    total = trunks * (params + features + 1) + features * info.n_actions + info.n_actions
+    sizes = f"hidden={list(hidden)}" + (f", conv_channels={list(conv)}" if conv else "")
+    check_parameters(total, f"{algo}: {sizes} on observations of shape {list(shape)}")
 
 
 def write_checkpoint(directory: Path, meta: dict[str, Any], model: dict[str, torch.Tensor],
@@ -284,12 +324,14 @@ def write_checkpoint(directory: Path, meta: dict[str, Any], model: dict[str, tor
 def read_train_state(directory: Path, device: torch.device
                      ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors, JSON) of a checkpoint's training state; UserError when it has none."""
-    import json
-
     path = Path(directory) / TRAIN_STATE_JSON
     if not path.is_file():
         raise UserError(f"'{directory}' was saved without training state; it cannot be resumed")
-    return load_tensors(Path(directory) / TRAIN_STATE, device), json.loads(path.read_text())
+    state = read_json_object(path)
+    field_mapping(state, "optimizer", path)
+    field_int(state, "steps", path, minimum=0)
+    field_int(state, "updates", path, minimum=0)
+    return load_tensors(Path(directory) / TRAIN_STATE, device), state
 
 
 def make_generator(device: torch.device, seed: int) -> torch.Generator:
@@ -347,19 +389,25 @@ class PolicyLearner(Learner):
 
     @classmethod
     def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Any:
+        """A learner from a checkpoint; every fault in its files is one UserError line
+        naming the file (and the field, or the tensor), never a traceback."""
+        directory = Path(directory)
         meta = check_checkpoint(directory, cls.algo)
         config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
         self = cls.__new__(cls)
-        self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
-        self.net.load_state_dict(load_tensors(Path(directory) / MODEL, device))
+        with refusing(directory / META, "describes a network that cannot be built"):
+            self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
+        load_weights(self.net, directory / MODEL, device)
         self.steps = int(meta["steps"])
         self.updates = int(meta.get("updates", 0))
         if for_training:
             tensors, state = read_train_state(directory, device)
-            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-            self.gen.set_state(tensors["rng.sampling"].cpu())
-            self.steps, self.updates = int(state["steps"]), int(state["updates"])
-            self._restore_train_state(tensors, state)
+            with refusing(directory / TRAIN_STATE_JSON, "is not a training state this run "
+                          "can resume from"):
+                optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
+                self.gen.set_state(tensors["rng.sampling"].cpu())
+                self.steps, self.updates = int(state["steps"]), int(state["updates"])
+                self._restore_train_state(tensors, state)
         return self
 
 
@@ -452,6 +500,7 @@ class REINFORCE(PolicyLearner):
                             f"of group_size={cfg.group_size}")
         self.game_id, self.config, self.device, self.seed, self.info = (
             game_id, cfg, device, seed, info)
+        check_net_size(self.algo, info, cfg.hidden, trunks=2 if cfg.baseline == "learned" else 1)
         with torch.random.fork_rng(devices=[]):  # the same init for a seed, global RNG untouched
             torch.manual_seed(seed)
             self.net = PGNet(info, cfg.hidden, critic=cfg.baseline == "learned").to(device)
@@ -620,4 +669,4 @@ class REINFORCE(PolicyLearner):
 
     def _restore_train_state(self, tensors: dict[str, torch.Tensor],
                              state: dict[str, Any]) -> None:
-        self.seeds_used = int(state["seeds_used"])
+        self.seeds_used = field_int(state, "seeds_used", None, minimum=0)

@@ -73,6 +73,7 @@ from agents.nets import board_trunk
 from agents.pg import (
     EnvInfo,
     PolicyAgent,
+    check_net_size,
     layer_init,
     make_generator,
 )
@@ -167,6 +168,8 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
             game_id, config, device, seed, info)
         self._check_config()
         self.features = board_features(game_id)
+        check_net_size(self.algo, info, config.hidden, config.conv_channels,
+                       trunks=1 if config.shared else 2, shape=self.features.shape)
         with torch.random.fork_rng(devices=[]):  # the same init for a seed, global RNG untouched
             torch.manual_seed(seed)
             self.net = BoardActorCritic(self.features.shape, info.n_actions,

@@ -130,7 +130,10 @@ def load_net(directory: Path, device: torch.device | str = "cpu"
     meta = read_meta(directory)
     if meta.get("algo") != "alphazero":
         raise UserError(f"'{directory}' is a '{meta.get('algo')}' checkpoint, not an alphazero one")
-    features = game_features(str(meta.get("game")))
+    try:
+        features = game_features(str(meta.get("game")))
+    except UserError as exc:
+        raise UserError(f"'{directory / META}': field 'game': {exc}") from None
     try:
         config = NetConfig(**meta.get("net", {}))
     except TypeError as exc:
