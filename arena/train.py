@@ -19,6 +19,7 @@ place on a terminal, plain lines every 10 s elsewhere (arena/progress.py).
 from __future__ import annotations
 
 import csv
+import shutil
 import signal
 import sys
 import threading
@@ -29,11 +30,19 @@ from pathlib import Path
 from typing import Any
 
 from agents.algorithms import learner_classes, parse_overrides, preset
-from agents.checkpoint import atomic_write_json, read_meta
+from agents.checkpoint import (
+    atomic_write_json,
+    field_game,
+    field_int,
+    field_mapping,
+    field_str,
+    read_json_object,
+    read_meta,
+)
 from agents.learner import Learner, TrainHooks, config_from_dict, resolve_device
 from arena.errors import UserError
 from arena.evaluate import evaluate
-from arena.heartbeat import Heartbeat
+from arena.heartbeat import HEARTBEAT_NAME, Heartbeat, heartbeat_state, local_pid, read_heartbeat
 from arena.progress import ProgressLine, eta_seconds, format_duration, format_eta
 from games.registry import GameSpec, resolve_game
 
@@ -196,18 +205,41 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
     plain lines elsewhere); False shows none.
     """
     torch_device = resolve_device(device)
-    if resume is not None:
+    if resume is not None and not _has_checkpoint(Path(resume)):
+        # Killed before its first checkpoint: start it again, as it was asked for.
         run_dir = Path(resume)
-        if not (run_dir / "run.json").is_file() or not (run_dir / "last" / "meta.json").is_file():
-            raise UserError(f"--resume: '{run_dir}' is not a run directory with a last/ checkpoint")
-        meta = read_meta(run_dir / "last")
-        cls, _ = learner_classes(meta["algo"])
-        game = resolve_game(meta["game"])
-        learner = cls.load(run_dir / "last", torch_device, for_training=True)
-        run_info = _read_json(run_dir / "run.json")
-        until = steps if steps is not None else int(run_info["total_steps"])
-        eval_every = eval_every or int(run_info.get("eval_every", 10_000))
-        if until > int(run_info["total_steps"]):
+        _refuse_if_running(run_dir, "--resume")
+        info = _recorded_settings(run_dir)
+        cls, config_cls = learner_classes(info["algo"])
+        game = resolve_game(info["game"])
+        config = config_from_dict(config_cls, info["config"], f"{run_dir / RUN_JSON}")
+        until = steps if steps is not None else info["total_steps"]
+        if "total_steps" in {f.name for f in fields(config)}:
+            config = replace(config, total_steps=until)
+        eval_every = eval_every or info["eval_every"] or max(until // 20, 1000)
+        sys.stderr.write(f"arena: '{run_dir}' has no checkpoint (it stopped before its first); "
+                         "starting it from the beginning with its recorded settings\n")
+        learner = _start_run(cls, config, game, run_dir, info["seed"], until, eval_every,
+                             torch_device)
+    elif resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / RUN_JSON).is_file():
+            raise UserError(f"--resume: '{run_dir}' is not a run directory (no {RUN_JSON})")
+        _refuse_if_running(run_dir, "--resume")
+        last = run_dir / "last"
+        meta = read_meta(last)
+        try:
+            cls, _ = learner_classes(meta["algo"])
+        except UserError as exc:
+            raise UserError(f"'{last / 'meta.json'}': field 'algo': {exc}") from None
+        game = resolve_game(field_game(meta, last / "meta.json"))
+        learner = cls.load(last, torch_device, for_training=True)
+        run_info = read_json_object(run_dir / RUN_JSON)
+        total = field_int(run_info, "total_steps", run_dir / RUN_JSON, minimum=1)
+        until = steps if steps is not None else total
+        eval_every = eval_every or field_int(run_info, "eval_every", run_dir / RUN_JSON,
+                                             minimum=1, default=10_000)
+        if until > total:
             _extend_schedules(learner, run_dir, run_info, until)
     else:
         game = resolve_game(game_id)
@@ -230,14 +262,12 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         eval_every = eval_every or int(hyper_eval or max(until // 20, 1000))
         base = Path(runs_dir) if runs_dir is not None else Path("runs")
         run_dir = Path(out) if out is not None else base / f"{algo}-{game.id}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-        if (run_dir / "run.json").exists():
-            raise UserError(f"--out: '{run_dir}' already holds a run; use --resume to continue it")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        learner = cls(game.id, config, torch_device, seed)
-        atomic_write_json(run_dir / "run.json", {
-            "algo": cls.algo, "game": game.id, "seed": seed, "total_steps": until,
-            "eval_every": eval_every, "config": asdict(config), "device": str(torch_device),
-        })
+        if (run_dir / RUN_JSON).exists():
+            if _has_checkpoint(run_dir):
+                raise UserError(f"--out: '{run_dir}' already holds a run; use --resume to "
+                                "continue it")
+            _refuse_if_running(run_dir, "--out")  # a run that never got to a checkpoint
+        learner = _start_run(cls, config, game, run_dir, seed, until, eval_every, torch_device)
     if learner.steps >= until:
         raise UserError(f"the run is already at {learner.steps} steps (target {until}); "
                         "pass a larger --steps to train on")
@@ -300,10 +330,75 @@ def _extend_schedules(learner: Learner, run_dir: Path, run_info: dict[str, Any],
     atomic_write_json(run_dir / "run.json", run_info)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
+RUN_JSON = "run.json"
+#: What a run writes into its directory (the trainer and the learners): a run that
+#: starts again from nothing removes these first, so nothing half-written is kept.
+RUN_OUTPUTS = (RUN_JSON, HEARTBEAT_NAME, "episodes.csv", "evals.csv", "board_evals.csv",
+               "generations.csv", "figures.json", "tb", "best", "last")
 
-    return json.loads(path.read_text())
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    """True when the run has saved a checkpoint with its training state (last/)."""
+    return (run_dir / "last" / "meta.json").is_file()
+
+
+def _refuse_if_running(run_dir: Path, option: str) -> None:
+    """UserError when a live process is training in `run_dir` now (its heartbeat says
+    so); a heartbeat left by a killed run does not count."""
+    beat = read_heartbeat(run_dir)
+    if beat is None:
+        return
+    state = heartbeat_state(beat)
+    pid = local_pid(beat)
+    if state == "running" or (state == "not responding" and pid is not None):
+        who = f"pid {pid}" if pid is not None else f"pid {beat.get('pid')} on {beat.get('host')}"
+        raise UserError(f"{option}: '{run_dir}' is being trained right now ({who}); "
+                        "stop that run first")
+
+
+def _recorded_settings(run_dir: Path) -> dict[str, Any]:
+    """run.json of a run that has no checkpoint, every field checked; UserError naming the
+    file (or saying the directory holds no run)."""
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        raise UserError(f"--resume: '{run_dir}' is not a run directory (no {RUN_JSON}, "
+                        "no last/ checkpoint)")
+    info = read_json_object(path)
+    algo = field_str(info, "algo", path)
+    try:
+        learner_classes(algo)
+    except UserError as exc:
+        raise UserError(f"'{path}': field 'algo': {exc}") from None
+    return {"algo": algo, "game": field_game(info, path),
+            "seed": field_int(info, "seed", path),
+            "total_steps": field_int(info, "total_steps", path, minimum=1),
+            "eval_every": None if info.get("eval_every") is None
+            else field_int(info, "eval_every", path, minimum=1),
+            "config": field_mapping(info, "config", path)}
+
+
+def _start_run(cls: Any, config: Any, game: GameSpec, run_dir: Path, seed: int, until: int,
+               eval_every: int, torch_device: Any) -> Learner:
+    """A new learner in `run_dir`, which holds no checkpoint: whatever an earlier start
+    there left (logs, a half-written last/, a dead heartbeat) is removed, then run.json
+    records the settings (so --resume can start it again if it is killed this early).
+    Only a directory that holds a run (run.json) is cleared: --out may name any folder."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if (run_dir / RUN_JSON).is_file():
+        for name in RUN_OUTPUTS:  # run.json stays until the new one replaces it
+            if name == RUN_JSON:
+                continue
+            path = run_dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    learner = cls(game.id, config, torch_device, seed)
+    atomic_write_json(run_dir / RUN_JSON, {
+        "algo": cls.algo, "game": game.id, "seed": seed, "total_steps": until,
+        "eval_every": eval_every, "config": asdict(config), "device": str(torch_device),
+    })
+    return learner
 
 
 def _install_sigint(trainer: Trainer):
