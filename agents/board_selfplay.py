@@ -125,7 +125,8 @@ class AgentOpponent:
 
     def act(self, state: GameState) -> int:
         agent = self.agent
-        if isinstance(agent, SearchAgent):
+        # A SearchAgent, or user code that is one in its own process (agents/isolation.py)
+        if isinstance(agent, SearchAgent) or getattr(agent, "keeps_state", False) is True:
             agent.state = state.copy()
         agent.reset()
         return int(agent.act(state.observation(state.to_play), state.legal_mask()))
