@@ -54,7 +54,7 @@ def test_a_dead_ray_worker_voids_the_game_and_bounded_retries_give_it_up(tmp_pat
                                                                           ray_cluster):
     path = write_spec(tmp_path, name="ray-dies", game="tictactoe", games_per_pairing=1,
                       backend="ray", max_attempts=2, withdraw_after=5,
-                      participants=["random", {"name": "dier", "agent": fault("AlwaysDies")}])
+                      participants=["random", {"name": "dier", "agent": fault("KillsItsWorker")}])
     report = run_tournament(load_spec(path), load_settings())
     assert (report.done, report.void, report.voided_now) == (0, 1, 2)
     store = Store(load_settings().store_path)
