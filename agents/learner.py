@@ -78,8 +78,43 @@ def config_from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
             value = _sizes(key, value, where)
         if isinstance(default, str) and not isinstance(value, str):
             raise UserError(f"{where}: {key}={_short(value)} is not a string")
+        _check_range(key, value, where)
         clean[key] = value
     return cls(**clean)
+
+
+def _check_range(key: str, value: Any, where: str) -> None:
+    """UserError for a hyperparameter with no sense: a learning rate of 0 or below, a
+    discount outside (0, 1], a batch size below 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if (key == "lr" or key.endswith("_lr")) and not value > 0:
+        raise UserError(f"{where}: {key}={_short(value)} is not a learning rate (above 0)")
+    if key == "gamma" and not 0 < value <= 1:
+        raise UserError(f"{where}: {key}={_short(value)} is not a discount (above 0, at most 1)")
+    if (key.endswith("batch_size") or key.endswith("_batch")) and value < 1:
+        raise UserError(f"{where}: {key}={_short(value)} is not a batch size (at least 1)")
+
+
+#: Config fields that hold agent references (comma-separated) the trainer builds.
+REFERENCE_FIELDS = ("eval_opponents", "references")
+
+
+def check_stored_references(config: Any, where: str) -> None:
+    """UserError when a config read from a checkpoint or run file (`where`) names an
+    agent that would start a program or import code (agents/registry.py
+    stored_reference_problem): resuming a run never runs what a file on disk names."""
+    from agents.registry import stored_reference_problem
+
+    for key in REFERENCE_FIELDS:
+        value = getattr(config, key, None)
+        if not isinstance(value, str):
+            continue
+        for ref in (r.strip() for r in value.split(",")):
+            why = stored_reference_problem(ref) if ref else None
+            if why:
+                raise UserError(f"'{where}': field 'config.{key}': {_short(ref)} {why}; "
+                                "a stored run names only built-ins and checkpoint directories")
 
 
 def _short(value: Any) -> str:

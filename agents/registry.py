@@ -425,3 +425,29 @@ def _exists(path: Path) -> bool:
 def looks_like_path(ref: str) -> bool:
     """True for a reference that can only mean a file or directory: a slash, or a leading . or ~."""
     return "/" in ref or ref.startswith((".", "~"))
+
+
+def stored_reference_problem(ref: str) -> str | None:
+    """Why an agent reference read from a checkpoint or run file may not be built, or None.
+
+    A file on disk is not the user: a reference in it that would start a program
+    (``gtp:<command>``) or import code (``path/file.py:Class``, an installed plugin) is
+    refused; built-ins (``random``, ``mcts:sims=N``, ...) and checkpoint directories are not.
+    """
+    ref = ref.strip()
+    if ref.startswith("gtp:"):
+        return "would start a program (gtp:)"
+    if ".py:" in ref:
+        return "would import user code (a .py: file reference)"
+    if ref.startswith(("alphazero:", "alphago:")):
+        return None
+    name = ref.partition(":")[0]
+    if not name or name in BUILTINS or "/" in name or Path(name).expanduser().is_dir():
+        return None
+    try:
+        plugins = _entry_points()
+    except Exception:  # broken package metadata: nothing can be loaded from it anyway
+        return None
+    if name in plugins:
+        return "would import user code (an installed plugin)"
+    return None

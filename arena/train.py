@@ -39,7 +39,8 @@ from agents.checkpoint import (
     read_json_object,
     read_meta,
 )
-from agents.learner import Learner, TrainHooks, config_from_dict, resolve_device
+from agents.learner import (Learner, TrainHooks, check_stored_references, config_from_dict,
+                            resolve_device)
 from arena.errors import UserError
 from arena.evaluate import evaluate
 from arena.heartbeat import HEARTBEAT_NAME, Heartbeat, heartbeat_state, local_pid, read_heartbeat
@@ -213,6 +214,7 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
         cls, config_cls = learner_classes(info["algo"])
         game = resolve_game(info["game"])
         config = config_from_dict(config_cls, info["config"], f"{run_dir / RUN_JSON}")
+        check_stored_references(config, f"{run_dir / RUN_JSON}")
         until = steps if steps is not None else info["total_steps"]
         if "total_steps" in {f.name for f in fields(config)}:
             config = replace(config, total_steps=until)
@@ -234,6 +236,7 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
             raise UserError(f"'{last / 'meta.json'}': field 'algo': {exc}") from None
         game = resolve_game(field_game(meta, last / "meta.json"))
         learner = cls.load(last, torch_device, for_training=True)
+        check_stored_references(getattr(learner, "config", None), f"{last / 'meta.json'}")
         run_info = read_json_object(run_dir / RUN_JSON)
         total = field_int(run_info, "total_steps", run_dir / RUN_JSON, minimum=1)
         until = steps if steps is not None else total

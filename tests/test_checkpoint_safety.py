@@ -1,0 +1,95 @@
+"""A checkpoint never runs code, and never sizes an allocation by itself.
+
+Resuming a run builds the agents its stored config names (eval_opponents,
+references) only when they are built-ins or checkpoint directories: a ``gtp:``
+command, a ``file.py:Class`` or a plugin written into meta.json or run.json is one
+line naming the file and the field, and nothing is run. Hyperparameters with no
+sense (lr <= 0, gamma outside (0, 1], a batch size below 1) are one line too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from arena.cli import main
+
+PPO_TTT = ["num_envs=2", "num_steps=16", "minibatch_size=32", "update_epochs=1", "hidden=[8]",
+           "eval_games=1", "eval_opponents=random"]
+
+
+def one_line_exit_2(capsys, args: list[str], *needles: str) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err and len(err) < 300, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def board_run(tmp_path_factory) -> Path:
+    from arena.train import run_training
+
+    run = tmp_path_factory.mktemp("runs") / "ppo-ttt"
+    run_training("ppo", "tictactoe", steps=32, out=run, progress=False, eval_episodes=1,
+                 overrides=PPO_TTT, device="cpu")
+    assert (run / "last" / "meta.json").is_file()
+    return run
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    dest = tmp_path / "run"
+    shutil.copytree(run, dest)
+    return dest
+
+
+@pytest.mark.parametrize("ref", ["gtp:touch {marker}", "{tmp}/evil.py:Evil"])
+def test_resume_refuses_a_stored_reference_that_runs_code(board_run, tmp_path, capsys, ref):
+    run = _copy(board_run, tmp_path)
+    marker = tmp_path / "ran"
+    (tmp_path / "evil.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nclass Evil:\n    pass\n")
+    ref = ref.format(marker=marker, tmp=tmp_path)
+    meta_path = run / "last" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["eval_opponents"] = f"random,{ref}"
+    meta_path.write_text(json.dumps(meta))
+    one_line_exit_2(capsys, ["train", "--resume", str(run), "--steps", "64"],
+                    str(meta_path), "eval_opponents")
+    assert not marker.exists()
+
+
+def test_resume_allows_builtins_and_checkpoint_directories(board_run, tmp_path):
+    from agents.learner import check_stored_references
+    from agents.ppo import PPOConfig
+
+    config = PPOConfig(eval_opponents=f"random,greedy,mcts:sims=4,{board_run / 'last'}")
+    check_stored_references(config, "meta.json")  # no error
+
+
+def test_run_json_without_checkpoint_refuses_gtp(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({
+        "algo": "ppo", "game": "tictactoe", "seed": 0, "total_steps": 64, "eval_every": 32,
+        "config": {"eval_opponents": "gtp:touch x"}}))
+    one_line_exit_2(capsys, ["train", "--resume", str(run)], "run.json", "eval_opponents")
+
+
+@pytest.mark.parametrize("setting, field", [
+    ("lr=-1", "lr"), ("lr=0", "lr"), ("gamma=0", "gamma"), ("gamma=1.5", "gamma"),
+    ("minibatch_size=0", "minibatch_size")])
+def test_senseless_hyperparameters_are_one_line(tmp_path, capsys, setting, field):
+    one_line_exit_2(capsys, ["train", "ppo", "cartpole", "--steps", "64", "--out",
+                             str(tmp_path / "r"), "--set", setting], field)
+
+
+@pytest.mark.parametrize("setting", ["batch_size=0", "lr=-0.001"])
+def test_senseless_dqn_hyperparameters_are_one_line(tmp_path, capsys, setting):
+    one_line_exit_2(capsys, ["train", "dqn", "cartpole", "--steps", "64", "--out",
+                             str(tmp_path / "r"), "--set", setting], setting.split("=")[0])
