@@ -342,9 +342,11 @@ def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in `path`; one line for a missing file, bad JSON or not an object."""
     if not path.is_file():
         raise UserError(f"checkpoint file '{path}' does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    from games.inputs import read_bounded
+
+    try:  # at most 16 MB: an endless file (a link to /dev/zero) is refused, not read
+        data = json.loads(read_bounded(path, "JSON checkpoint"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise UserError(f"'{path}' is not valid JSON: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot read '{path}': {exc.strerror or exc}") from None

@@ -93,3 +93,23 @@ def test_senseless_hyperparameters_are_one_line(tmp_path, capsys, setting, field
 def test_senseless_dqn_hyperparameters_are_one_line(tmp_path, capsys, setting):
     one_line_exit_2(capsys, ["train", "dqn", "cartpole", "--steps", "64", "--out",
                              str(tmp_path / "r"), "--set", setting], setting.split("=")[0])
+
+
+def test_an_oversized_train_state_json_is_refused(board_run, tmp_path, capsys):
+    run = _copy(board_run, tmp_path)
+    state = run / "last" / "train_state.json"
+    with state.open("r+b") as f:  # sparse: 17 MB on paper, nothing on disk
+        f.truncate(17 * 2**20)
+    one_line_exit_2(capsys, ["train", "--resume", str(run), "--steps", "64"],
+                    "train_state.json", "larger than")
+
+
+def test_read_json_object_reads_at_most_the_limit(tmp_path):
+    from agents.checkpoint import read_json_object
+    from arena.errors import UserError
+
+    path = tmp_path / "state.json"
+    with path.open("wb") as f:
+        f.truncate(17 * 2**20)
+    with pytest.raises(UserError, match="larger than"):
+        read_json_object(path)

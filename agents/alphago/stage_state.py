@@ -9,7 +9,6 @@ atomically.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,9 @@ def restore_train_state(directory: Path, net: nn.Module, optimizer: torch.optim.
     """Load what `save_train_state` wrote into net, optimizer and rng; the JSON, for the
     stage's own counters."""
     directory = Path(directory)
-    state = json.loads((directory / TRAIN_STATE_JSON).read_text())
+    from agents.checkpoint import read_json_object
+
+    state = read_json_object(directory / TRAIN_STATE_JSON)
     tensors = load_tensors(directory / TRAIN_STATE)
     net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
     optimizer_from_tensors(optimizer, tensors, state["optimizer"])

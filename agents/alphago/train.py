@@ -160,7 +160,9 @@ class AlphaGo(Learner):
     def _stage_state(self, stage: str) -> dict[str, Any]:
         assert self.run_dir is not None
         path = self.run_dir / stage / "train_state.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        from agents.checkpoint import read_json_object
+
+        return read_json_object(path) if path.is_file() else {}
 
     def _count_steps(self) -> int:
         """Work done so far, from what is on disk (the stages' own states are the truth)."""
@@ -185,7 +187,9 @@ class AlphaGo(Learner):
             raise UserError("alphago: training needs a run directory (arena train alphago GAME)")
         self.run_dir = Path(run_dir)
         if (self.run_dir / FIGURES).is_file():
-            self.figures = json.loads((self.run_dir / FIGURES).read_text())
+            from agents.checkpoint import read_json_object
+
+            self.figures = read_json_object(self.run_dir / FIGURES)
         self.steps = self._count_steps()
         self.save(self.run_dir / "last")
         try:

@@ -532,9 +532,9 @@ class AlphaZero(Learner):
         if not has_state:
             raise UserError(f"'{directory}' was saved without train state; it can play "
                             "but not resume training")
-        import json
+        from agents.checkpoint import read_json_object
 
-        state = json.loads((directory / TRAIN_STATE_JSON).read_text())
+        state = read_json_object(directory / TRAIN_STATE_JSON)
         optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
         self.window.restore(load_tensors(directory / WINDOW), int(state["window_pos"]))
         self.steps, self.generation = int(state["steps"]), int(state["generation"])
