@@ -113,3 +113,73 @@ def test_read_json_object_reads_at_most_the_limit(tmp_path):
         f.truncate(17 * 2**20)
     with pytest.raises(UserError, match="larger than"):
         read_json_object(path)
+
+
+# -- AlphaZero / AlphaGo network sizes -------------------------------------------------------
+
+
+def _alphazero_checkpoint(tmp_path: Path, net: dict | None = None) -> Path:
+    from agents.alphazero.features import game_features
+    from agents.alphazero.network import NetConfig, PolicyValueNet, save_net
+
+    features = game_features("tictactoe")
+    directory = tmp_path / "az"
+    save_net(directory, PolicyValueNet(features.shape, features.num_actions,
+                                       NetConfig(blocks=1, channels=8, value_hidden=8)),
+             "tictactoe")
+    if net is not None:
+        meta = json.loads((directory / "meta.json").read_text())
+        meta["net"].update(net)
+        (directory / "meta.json").write_text(json.dumps(meta))
+    return directory
+
+
+@pytest.mark.parametrize("net, field", [
+    ({"channels": 100_000}, "net"), ({"blocks": 10**9}, "blocks"),
+    ({"value_hidden": 10**9}, "net"), ({"channels": "abc"}, "channels")])
+def test_alphazero_net_sizes_are_checked_before_building(tmp_path, capsys, net, field,
+                                                         monkeypatch):
+    import agents.alphazero.network as network
+
+    directory = _alphazero_checkpoint(tmp_path, net)
+    built = []
+    monkeypatch.setattr(network.nn, "Conv2d", lambda *a, **k: built.append(a))
+    one_line_exit_2(capsys, ["match", "tictactoe", f"alphazero:{directory}", "random",
+                             "--games", "1"], str(directory / "meta.json"), field)
+    assert not built
+
+
+def test_alphazero_trainer_load_checks_the_net_before_building(tmp_path):
+    from agents.alphazero.train import AlphaZero
+    from arena.errors import UserError
+
+    directory = _alphazero_checkpoint(tmp_path, {"channels": 100_000})
+    with pytest.raises(UserError, match="meta.json.*parameters"):
+        AlphaZero.load(directory, "cpu")
+
+
+def _alphago_net(tmp_path: Path, change) -> Path:
+    from agents.alphago.nets import POLICY, features_for, new_net, save_net
+    from agents.alphazero.network import NetConfig
+
+    directory = tmp_path / "sl"
+    save_net(directory, new_net(features_for("go5", 2), NetConfig(1, 8, 8)), POLICY, "go5", 2)
+    meta = json.loads((directory / "meta.json").read_text())
+    change(meta)
+    (directory / "meta.json").write_text(json.dumps(meta))
+    return directory
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda m: m["net"].update(channels=100_000), "net"),
+    (lambda m: m.update(game="chess"), "game"),
+    (lambda m: m.update(history="x"), "history")])
+def test_alphago_load_net_names_file_and_field(tmp_path, change, field):
+    from agents.alphago.nets import POLICY, load_net
+    from arena.errors import UserError
+
+    directory = _alphago_net(tmp_path, change)
+    with pytest.raises(UserError) as info:
+        load_net(directory, POLICY)
+    text = str(info.value)
+    assert str(directory / "meta.json") in text and f"'{field}'" in text and len(text) < 300, text

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from agents.alphazero.features import GameFeatures, game_features
-from agents.alphazero.network import NetConfig, PolicyValueNet
-from agents.checkpoint import META, MODEL, atomic_save_tensors, load_tensors, read_meta, write_meta
+from agents.alphazero.network import NetConfig, PolicyValueNet, net_config_from_meta
+from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_str, load_tensors,
+                               read_meta, write_meta)
 from arena.errors import UserError
 from games.go.state import GoState
 from games.symmetry import NUM_SYMMETRIES, action_permutation, transform_planes
@@ -66,11 +67,13 @@ def load_net(directory: Path, kind: str, device: torch.device | str = "cpu"
     meta = read_meta(directory)
     if meta.get("algo") != kind:
         raise UserError(f"'{directory}' is a '{meta.get('algo')}' checkpoint, not '{kind}'")
-    features = features_for(str(meta.get("game")), int(meta.get("history", 4)))
+    path = directory / META
+    history = field_int(meta, "history", path, minimum=1, maximum=64, default=4)
     try:
-        config = NetConfig(**meta.get("net", {}))
-    except TypeError as exc:
-        raise UserError(f"'{directory / META}': bad 'net' field: {exc}") from None
+        features = features_for(field_str(meta, "game", path), history)
+    except UserError as exc:
+        raise UserError(f"'{path}': field 'game': {exc}") from None
+    config = net_config_from_meta(meta, path, features)
     net = new_net(features, config)
     try:
         net.load_state_dict(load_tensors(directory / MODEL))

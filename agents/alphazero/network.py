@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.alphazero.features import GameFeatures, game_features
-from agents.checkpoint import META, MODEL, atomic_save_tensors, load_tensors, read_meta, write_meta
+from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_mapping,
+                               load_tensors, read_meta, write_meta)
 from arena.errors import UserError
 
 
@@ -49,6 +50,49 @@ DEFAULT_NETS: dict[str, NetConfig] = {
     "go13": NetConfig(blocks=10, channels=128, value_hidden=256),
     "go19": NetConfig(blocks=20, channels=256, value_hidden=256),
 }
+
+
+def net_parameters(shape: tuple[int, ...], num_actions: int, config: NetConfig) -> int:
+    """How many parameters PolicyValueNet(shape, num_actions, config) has, without building it."""
+    c_in, h, w = (int(d) for d in shape)
+    ch, vh = int(config.channels), int(config.value_hidden)
+    stem = c_in * ch * 9 + 2 * ch
+    tower = int(config.blocks) * 2 * (ch * ch * 9 + 2 * ch)
+    policy = ch * 2 + 4 + 2 * h * w * num_actions + num_actions
+    value = ch + 2 + h * w * vh + vh + vh + 1
+    return stem + tower + policy + value
+
+
+def check_net_size(shape: tuple[int, ...], num_actions: int, config: NetConfig) -> None:
+    """UserError when the network is over agents/nets.py MAX_PARAMETERS."""
+    from agents.nets import check_parameters
+
+    check_parameters(net_parameters(shape, num_actions, config),
+                     f"net blocks={config.blocks}, channels={config.channels}, "
+                     f"value_hidden={config.value_hidden}")
+
+
+def net_config_from_meta(meta: dict[str, Any], path: Path, features: GameFeatures) -> NetConfig:
+    """meta['net'] as a NetConfig, each size a whole number in range and the whole network
+    within the parameter limit, checked before anything is built; UserError naming `path`."""
+    values = field_mapping(meta, "net", path, default={})
+    known = {"blocks", "channels", "value_hidden"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"'{path}': field 'net': unknown size {unknown[0]!r:.60} "
+                        f"(known: {', '.join(sorted(known))})")
+    base = NetConfig()
+    config = NetConfig(
+        blocks=field_int(values, "blocks", path, minimum=0, maximum=1000, default=base.blocks),
+        channels=field_int(values, "channels", path, minimum=1, maximum=1_000_000,
+                           default=base.channels),
+        value_hidden=field_int(values, "value_hidden", path, minimum=1, maximum=1_000_000,
+                               default=base.value_hidden))
+    try:
+        check_net_size(features.shape, features.num_actions, config)
+    except UserError as exc:
+        raise UserError(f"'{path}': field 'net': {exc}") from None
+    return config
 
 
 def default_net(game_id: str) -> NetConfig:
@@ -78,6 +122,7 @@ class PolicyValueNet(nn.Module):
     def __init__(self, shape: tuple[int, int, int], num_actions: int,
                  config: NetConfig = NetConfig()) -> None:
         super().__init__()
+        check_net_size(shape, num_actions, config)  # before anything is allocated
         c_in, h, w = shape
         ch = config.channels
         self.shape = tuple(shape)
@@ -134,10 +179,7 @@ def load_net(directory: Path, device: torch.device | str = "cpu"
         features = game_features(str(meta.get("game")))
     except UserError as exc:
         raise UserError(f"'{directory / META}': field 'game': {exc}") from None
-    try:
-        config = NetConfig(**meta.get("net", {}))
-    except TypeError as exc:
-        raise UserError(f"'{directory / META}': bad 'net' field: {exc}") from None
+    config = net_config_from_meta(meta, directory / META, features)
     net = PolicyValueNet(features.shape, features.num_actions, config)
     try:
         net.load_state_dict(load_tensors(directory / MODEL))

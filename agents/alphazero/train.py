@@ -47,7 +47,8 @@ from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.evaluators import TorchEvaluator
 from agents.alphazero.features import GameFeatures, game_features
 from agents.alphazero.mcts import SearchConfig
-from agents.alphazero.network import NetConfig, PolicyValueNet, default_net, load_net, save_net
+from agents.alphazero.network import (NetConfig, PolicyValueNet, check_net_size, default_net,
+                                      load_net, save_net)
 from agents.alphazero.selfplay import GameRecord, SelfPlayConfig, SelfPlayStats, play_games
 from agents.base import Agent, ThinkingClock
 from agents.checkpoint import (
@@ -515,7 +516,13 @@ class AlphaZero(Learner):
         # A bare save_net checkpoint has no config: rebuild one around its net.
         values.update({k: net_cfg[k] for k in ("blocks", "channels", "value_hidden") if k in net_cfg})
         config = config_from_dict(AlphaZeroConfig, values, where)
-        self = cls(str(meta["game"]), config, torch.device(device), int(meta.get("seed", 0)))
+        from agents.checkpoint import field_game, refusing
+
+        game_id = field_game(meta, directory / "meta.json")
+        with refusing(directory / "meta.json"):  # a network over the limit: before it is built
+            check_net_size(game_features(game_id).shape, game_features(game_id).num_actions,
+                           config.net(game_id))
+        self = cls(game_id, config, torch.device(device), int(meta.get("seed", 0)))
         net, _, _ = load_net(directory, device)
         self.net.load_state_dict(net.state_dict())
         self.best.load_state_dict(net.state_dict())
