@@ -698,7 +698,8 @@ class DQN(SelfPlayLearner, Learner):
                     self.replay = MaskedReplay(config.buffer_size, shape, n_actions, seed)
                     self.replay.restore(load_tensors(directory / REPLAY), state["board_replay"])
             elif meta.get("replay"):
-                self.replay = load_replay_buffer(directory / REPLAY)
+                self.replay = load_replay_buffer(directory / REPLAY, config.buffer_size, shape,
+                                                 config.num_envs)
         # Without a saved replay, training refills a new buffer for learning_starts
         # transitions before updating again (see `train`).
         return self

@@ -384,25 +384,94 @@ def make_replay_buffer(capacity: int, obs_shape: Sequence[int], obs_dtype: str,
     return ReplayBuffer(capacity, obs_shape, num_envs, seed)
 
 
-def load_replay_buffer(path: Path) -> AnyReplay:
+#: The most transitions a replay buffer holds (agents/dqn.py MAX_BUFFER is the same).
+MAX_CAPACITY = 50_000_000
+
+#: Each stored array's per-row shape, given the observation shape (None: any).
+_ROWS = ("actions", "rewards", "terminated", "done", "order")
+
+
+def _check_replay(path: Path, meta: Any, tensors: dict[str, np.ndarray],
+                  expect: dict[str, Any]) -> None:
+    """UserError naming `path` and the field or array when the replay's metadata or arrays
+    do not fit the run (`expect`: capacity, obs_shape, num_envs) or the limits; nothing
+    has been allocated yet."""
+    from agents.checkpoint import field_int, field_shape, field_str, short
+
+    if not isinstance(meta, dict):
+        raise UserError(f"'{path}': its replay metadata is not a JSON object")
+    kind = field_str(meta, "kind", path)
+    if kind not in ("frames", "vector"):
+        raise UserError(f"'{path}': field 'kind': unknown replay buffer kind {short(kind)}")
+    capacity = field_int(meta, "capacity", path, minimum=1, maximum=MAX_CAPACITY)
+    obs_shape = field_shape(meta, "obs_shape", path)
+    num_envs = field_int(meta, "num_envs", path, minimum=1, maximum=capacity)
+    got = {"capacity": capacity, "obs_shape": obs_shape, "num_envs": num_envs}
+    for key, want in expect.items():
+        if want is not None and got[key] != (tuple(want) if key == "obs_shape" else int(want)):
+            raise UserError(f"'{path}': field '{key}': {short(got[key])} does not match the "
+                            f"run's {short(want)}")
+    size = field_int(meta, "size", path, minimum=0, maximum=capacity)
+    field_int(meta, "pos", path, minimum=0, maximum=capacity - 1)
+    field_int(meta, "added", path, minimum=0)
+    shapes: dict[str, tuple[int, ...]] = {k: (size,) for k in _ROWS}
+    if kind == "vector":
+        shapes.update(obs=(size, *obs_shape), next_obs=(size, *obs_shape))
+    else:
+        if len(obs_shape) < 2:
+            raise UserError(f"'{path}': field 'obs_shape': {list(obs_shape)} is not a frame "
+                            "stack shape")
+        floor = 4 * obs_shape[0] * obs_shape[0] * num_envs
+        frame_capacity = field_int(meta, "frame_capacity", path, minimum=floor,
+                                   maximum=2 * capacity + floor)
+        written = field_int(meta, "frames_written", path, minimum=0)
+        f = min(written, frame_capacity)
+        shapes.update(obs_slot=(size,), next_slot=(size,), oldest=(size,),
+                      frames=(f, *obs_shape[1:]), prev=(f,), frame_serial=(f,))
+        for key in ("head", "head_oldest"):
+            value = meta.get(key)
+            if not isinstance(value, list) or len(value) != num_envs:
+                raise UserError(f"'{path}': field '{key}': {short(value)} is not a list of "
+                                f"{num_envs} numbers")
+    for name, shape in shapes.items():
+        if name not in tensors:
+            raise UserError(f"'{path}' lacks array {name!r}")
+        if tuple(tensors[name].shape) != shape:
+            raise UserError(f"'{path}': array {name!r} has shape {list(tensors[name].shape)}; "
+                            f"its metadata needs {list(shape)}")
+
+
+def load_replay_buffer(path: Path, capacity: int | None = None,
+                       obs_shape: Sequence[int] | None = None,
+                       num_envs: int | None = None) -> AnyReplay:
     """A buffer saved by `save`, exactly as it was (contents, positions, sampling RNG).
 
-    Refuses pickles and anything that is not an Arena replay file (UserError).
+    Refuses pickles and anything that is not an Arena replay file (UserError), and a
+    file whose capacity, obs_shape or num_envs differ from the run's (when given) or
+    whose arrays do not fit its metadata, before the buffer is allocated.
     """
     raw = load_tensors(Path(path))  # checks the file is safetensors, never unpickles
     with safe_open(str(path), framework="pt") as f:
         text = (f.metadata() or {}).get(_META_KEY)
     if text is None:
         raise UserError(f"'{path}' is a safetensors file but not an Arena replay buffer")
-    meta = json.loads(text)
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"'{path}': its replay metadata is not valid JSON: {exc}") from None
     tensors = {k: v.numpy() for k, v in raw.items()}
+    _check_replay(Path(path), meta, tensors,
+                  {"capacity": capacity, "obs_shape": obs_shape, "num_envs": num_envs})
     buffer: AnyReplay
-    if meta["kind"] == "frames":
-        buffer = FrameReplayBuffer(meta["capacity"], meta["obs_shape"], meta["num_envs"],
-                                   frame_capacity=meta["frame_capacity"])
-    elif meta["kind"] == "vector":
-        buffer = ReplayBuffer(meta["capacity"], meta["obs_shape"], meta["num_envs"])
-    else:
-        raise UserError(f"'{path}': unknown replay buffer kind {meta['kind']!r}")
-    buffer._restore(tensors, meta)
+    try:
+        if meta["kind"] == "frames":
+            buffer = FrameReplayBuffer(meta["capacity"], meta["obs_shape"], meta["num_envs"],
+                                       frame_capacity=meta["frame_capacity"])
+        else:
+            buffer = ReplayBuffer(meta["capacity"], meta["obs_shape"], meta["num_envs"])
+        buffer._restore(tensors, meta)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+        raise UserError(f"'{path}': its replay metadata cannot be restored: "
+                        f"{str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
+                        ) from None
     return buffer

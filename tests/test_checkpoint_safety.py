@@ -183,3 +183,68 @@ def test_alphago_load_net_names_file_and_field(tmp_path, change, field):
         load_net(directory, POLICY)
     text = str(info.value)
     assert str(directory / "meta.json") in text and f"'{field}'" in text and len(text) < 300, text
+
+
+# -- DQN replay.safetensors ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dqn_run(tmp_path_factory) -> Path:
+    from arena.train import run_training
+
+    run = tmp_path_factory.mktemp("runs") / "dqn"
+    run_training("dqn", "cartpole", steps=128, out=run, progress=False, eval_episodes=1,
+                 overrides=["learning_starts=64", "buffer_size=512", "hidden=[8]"], device="cpu")
+    assert (run / "last" / "replay.safetensors").is_file()
+    return run
+
+
+def _edit_replay(path: Path, change) -> None:
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = dict(f.metadata())
+    tensors = load_file(str(path))
+    meta = json.loads(metadata["arena_replay"])
+    change(meta, tensors)
+    metadata["arena_replay"] = json.dumps(meta)
+    save_file(tensors, str(path), metadata)
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda m, t: m.update(capacity=10**12), "capacity"),
+    (lambda m, t: m.update(capacity=1_000_000), "capacity"),
+    (lambda m, t: m.update(obs_shape=[100000, 100000]), "obs_shape"),
+    (lambda m, t: m.update(num_envs=7), "num_envs"),
+    (lambda m, t: m.update(size=100), "has shape"),
+    (lambda m, t: t.pop("rewards"), "rewards"),
+    (lambda m, t: m.update(kind="other"), "kind")])
+def test_replay_is_checked_against_the_run_before_allocating(dqn_run, tmp_path, capsys,
+                                                             change, needle):
+    run = _copy(dqn_run, tmp_path)
+    replay = run / "last" / "replay.safetensors"
+    _edit_replay(replay, change)
+    one_line_exit_2(capsys, ["train", "--resume", str(run), "--steps", "256"],
+                    str(replay), needle)
+
+
+def test_replay_capacity_over_the_cap_is_refused_before_allocating(tmp_path, monkeypatch):
+    import numpy as np
+
+    from agents.replay_buffer import ReplayBuffer, load_replay_buffer
+    from arena.errors import UserError
+
+    path = tmp_path / "replay.safetensors"
+    buffer = ReplayBuffer(16, (4,))
+    buffer.add(np.zeros((1, 4), np.float32), np.zeros(1, np.int64), np.zeros(1, np.float32),
+               np.zeros((1, 4), np.float32), np.zeros(1, bool), np.zeros(1, bool))
+    buffer.save(path)
+    _edit_replay(path, lambda m, t: m.update(capacity=10**12))
+    with pytest.raises(UserError, match="capacity"):
+        load_replay_buffer(path)
+
+
+def test_an_untouched_replay_resumes(dqn_run, tmp_path):
+    run = _copy(dqn_run, tmp_path)
+    assert main(["train", "--resume", str(run), "--steps", "192"]) == 0
