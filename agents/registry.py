@@ -442,12 +442,12 @@ def stored_reference_problem(ref: str) -> str | None:
     if ref.startswith(("alphazero:", "alphago:")):
         return None
     name = ref.partition(":")[0]
-    if not name or name in BUILTINS or "/" in name or Path(name).expanduser().is_dir():
+    if not name or name in BUILTINS:
         return None
-    try:
+    try:  # tried before directories, as make_agent does
         plugins = _entry_points()
     except Exception:  # broken package metadata: nothing can be loaded from it anyway
         return None
     if name in plugins:
         return "would import user code (an installed plugin)"
-    return None
+    return None  # a checkpoint directory, or a name make_agent refuses

@@ -248,3 +248,15 @@ def test_replay_capacity_over_the_cap_is_refused_before_allocating(tmp_path, mon
 def test_an_untouched_replay_resumes(dqn_run, tmp_path):
     run = _copy(dqn_run, tmp_path)
     assert main(["train", "--resume", str(run), "--steps", "192"]) == 0
+
+
+def test_a_stored_plugin_name_is_refused(monkeypatch):
+    import agents.registry as registry
+    from agents.learner import check_stored_references
+    from agents.ppo import PPOConfig
+    from arena.errors import UserError
+
+    monkeypatch.setattr(registry, "_entry_points", lambda: {"evil": object()})
+    with pytest.raises(UserError, match="plugin"):
+        check_stored_references(PPOConfig(eval_opponents="random,evil:x=1"), "meta.json")
+    check_stored_references(PPOConfig(eval_opponents="random,greedy"), "meta.json")
