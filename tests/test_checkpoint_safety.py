@@ -260,3 +260,14 @@ def test_a_stored_plugin_name_is_refused(monkeypatch):
     with pytest.raises(UserError, match="plugin"):
         check_stored_references(PPOConfig(eval_opponents="random,evil:x=1"), "meta.json")
     check_stored_references(PPOConfig(eval_opponents="random,greedy"), "meta.json")
+
+
+def test_alphazero_stored_references_are_checked_too():
+    from agents.alphazero.train import AlphaZeroConfig
+    from agents.learner import check_stored_references
+    from arena.errors import UserError
+
+    with pytest.raises(UserError, match="config.references.*gtp"):
+        check_stored_references(AlphaZeroConfig(references="mcts,gtp:gnugo --mode gtp"),
+                                "meta.json")
+    check_stored_references(AlphaZeroConfig(references="mcts,greedy,gnugo:level=1"), "meta.json")
