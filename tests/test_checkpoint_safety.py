@@ -271,3 +271,17 @@ def test_alphazero_stored_references_are_checked_too():
         check_stored_references(AlphaZeroConfig(references="mcts,gtp:gnugo --mode gtp"),
                                 "meta.json")
     check_stored_references(AlphaZeroConfig(references="mcts,greedy,gnugo:level=1"), "meta.json")
+
+
+def test_alphago_run_meta_with_a_huge_net_is_refused_before_building(tmp_path):
+    from agents.alphago.train import AlphaGo
+    from arena.errors import UserError
+
+    directory = tmp_path / "last"
+    directory.mkdir()
+    (directory / "meta.json").write_text(json.dumps(
+        {"algo": "alphago", "game": "go9", "config": {"channels": 100_000}}))
+    with pytest.raises(UserError) as info:
+        AlphaGo.load(directory, "cpu")
+    text = str(info.value)
+    assert str(directory / "meta.json") in text and "parameters" in text and len(text) < 300, text

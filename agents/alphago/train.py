@@ -44,7 +44,7 @@ from agents.alphago.sl import (
     split,
 )
 from agents.alphago.value import ValueSettings, ValueTrainer
-from agents.alphazero.network import NetConfig
+from agents.alphazero.network import NetConfig, check_net_size
 from agents.base import Agent
 from agents.checkpoint import atomic_write_json, read_meta, write_meta
 from agents.learner import Learner, TrainHooks, config_from_dict
@@ -121,6 +121,8 @@ class AlphaGo(Learner):
         self.device = device
         self.seed = seed
         self.features = features_for(game_id, config.history)
+        # --set channels=100000: refused here, before any network is built
+        check_net_size(self.features.shape, self.features.num_actions, config.net())
         self.steps = 0
         self.run_dir: Path | None = None
         self.figures: dict[str, Any] = {}
@@ -382,7 +384,10 @@ class AlphaGo(Learner):
         if meta.get("algo") != cls.algo:
             raise UserError(f"'{directory}' is a '{meta.get('algo')}' checkpoint, not alphago")
         config = config_from_dict(AlphaGoConfig, meta.get("config", {}), str(directory / "meta.json"))
-        learner = cls(str(meta["game"]), config, device, int(meta.get("seed", 0)))
+        from agents.checkpoint import refusing
+
+        with refusing(directory / "meta.json"):  # an unknown game, a network over the limit
+            learner = cls(str(meta["game"]), config, device, int(meta.get("seed", 0)))
         learner.run_dir = directory.parent
         learner.figures = dict(meta.get("figures", {}))
         learner.steps = int(meta.get("steps", 0))
