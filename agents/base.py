@@ -211,6 +211,18 @@ class SearchAgent(Agent):
         self.state.play(int(action))
 
 
+def shown_value(value: Any) -> str:
+    """A value an agent returned, as one short line for a forfeit's reason or a GTP error
+    (a huge number, an array or a hostile __repr__ too)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit number"
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def legal_actions(action_mask: np.ndarray) -> np.ndarray:
     """The indices where a mask allows play."""
     return np.flatnonzero(action_mask)

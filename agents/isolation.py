@@ -119,14 +119,9 @@ def _raised(type_name: str, message: str) -> AgentRaised:
 def is_user_code(ref: str, roster: dict[str, str] | None = None) -> bool:
     """True for a reference to user code: a ``path/file.py:Class`` agent or an installed
     plugin (through roster names). Built-ins, checkpoints and ``gtp:`` engines are not."""
-    from agents.registry import BUILTINS, _entry_points
+    from agents.registry import BUILTINS, _entry_points, through_roster
 
-    roster = roster or {}
-    ref = ref.strip()
-    for _ in range(10):
-        if ref not in roster:
-            break
-        ref = roster[ref].strip()
+    ref = through_roster(ref, roster)
     if ref.startswith(("gtp:", "alphazero:", "alphago:")):
         return False
     if ".py:" in ref:

@@ -312,15 +312,21 @@ def make_agent(ref: str, roster: Mapping[str, str] | None = None, _depth: int = 
                     f"(known: {known}; or a run directory, path/to/file.py:ClassName)")
 
 
-def user_class(ref: str, roster: Mapping[str, str] | None = None) -> tuple[Any, dict[str, Any], str]:
-    """(class or factory, parameters, reference) of a ``file.py:Class`` or plugin reference,
-    through roster names: imported, not built. UserError if it names none."""
+def through_roster(ref: str, roster: Mapping[str, str] | None) -> str:
+    """`ref` with roster names followed to the reference they stand for (10 steps at most)."""
     roster = roster or {}
     ref = ref.strip()
     for _ in range(10):
         if ref not in roster:
             break
         ref = roster[ref].strip()
+    return ref
+
+
+def user_class(ref: str, roster: Mapping[str, str] | None = None) -> tuple[Any, dict[str, Any], str]:
+    """(class or factory, parameters, reference) of a ``file.py:Class`` or plugin reference,
+    through roster names: imported, not built. UserError if it names none."""
+    ref = through_roster(ref, roster)
     if ".py:" in ref:
         path_text, _, rest = ref.partition(".py:")
         class_name, _, param_text = rest.partition(":")

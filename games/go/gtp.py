@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from agents.base import Agent, MatchContext, SearchAgent
+from agents.base import Agent, MatchContext, SearchAgent, shown_value
 from games.go.sgf import ready_to_move, score_text
 from games.go.state import GoState
 
@@ -362,10 +362,10 @@ class GtpEngine:
             action = operator.index(action)
         except TypeError:
             self._agent_colour = None
-            raise GtpError(f"agent returned {_shown(action)}, not a move") from None
+            raise GtpError(f"agent returned {shown_value(action)}, not a move") from None
         if not 0 <= action < len(mask) or not mask[action]:
             self._agent_colour = None
-            raise GtpError(f"agent chose an illegal move ({_shown(action)})")
+            raise GtpError(f"agent chose an illegal move ({shown_value(action)})")
         self._play(colour, action)
         self._inform()
         return position.action_label(action)
@@ -411,17 +411,6 @@ class GtpEngine:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _shown(value: Any) -> str:
-    """A value an agent returned, as one short line (a huge number or array too)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"a {value.bit_length()}-bit number"
-    try:
-        text = " ".join(repr(value).split())
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _keeps_state(agent: Agent) -> bool:
