@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agents.base import Agent, Insight, MatchContext, Resignation
+from agents.base import shown_value, Agent, Insight, MatchContext, Resignation
 from agents.isolation import AgentFailed, IsolatedAgent, exit_code
 from agents.registry import check_game
 from arena.errors import UserError
@@ -203,6 +203,16 @@ class HarnessFault(RuntimeError):
 STARVED_SHARE = 0.5
 
 
+#: Open schedstat files of this process's threads (tid -> fd), read again with pread on
+#: every call, and the thread list, looked up again at most every second: listing and
+#: opening them anew cost 30 us a move, a real share of a fast game.
+_schedstat: dict[str, int] = {}
+_schedstat_pid = 0
+_tids: list[str] = []
+_tids_at = -1.0
+_TIDS_EVERY_S = 1.0
+
+
 def cpu_wait_s() -> float | None:
     """Seconds this process's threads have spent ready to run but waiting for a CPU.
 
@@ -210,16 +220,34 @@ def cpu_wait_s() -> float | None:
     A seat that overran its clock while it waited this long was starved by the
     machine (other processes held the cores), not slow by its own fault.
     """
+    global _schedstat_pid, _tids, _tids_at
+    if _schedstat_pid != os.getpid():  # a forked child: the files are its parent's threads
+        for fd in _schedstat.values():
+            os.close(fd)
+        _schedstat.clear()
+        _schedstat_pid, _tids_at = os.getpid(), -1.0
+    now = time.monotonic()
+    if now - _tids_at >= _TIDS_EVERY_S:
+        try:
+            _tids = os.listdir("/proc/self/task")
+        except OSError:
+            return None
+        _tids_at = now
+    tids = _tids
     total = 0
-    try:
-        for tid in os.listdir("/proc/self/task"):
-            try:
-                with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as f:
-                    total += int(f.read().split()[1])
-            except FileNotFoundError:  # the thread ended meanwhile
-                continue
-    except (OSError, ValueError, IndexError):
-        return None
+    for tid in tids:
+        fd = _schedstat.get(tid)
+        try:
+            if fd is None:
+                fd = _schedstat[tid] = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY)
+            total += int(os.pread(fd, 64, 0).split()[1])
+        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile
+            continue
+        except (OSError, ValueError, IndexError):
+            return None
+    if len(_schedstat) > len(tids):  # forget threads that have ended
+        for tid in set(_schedstat) - set(tids):
+            os.close(_schedstat.pop(tid))
     return total / 1e9
 
 
@@ -259,17 +287,6 @@ def agent_seed(seed: int, player: int) -> int:
     return int(np.random.SeedSequence([seed, player]).generate_state(1)[0])
 
 
-def _shown(value: Any) -> str:
-    """A returned value as a forfeit's reason shows it: one short line, whatever it is."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"a {value.bit_length()}-bit number"
-    try:
-        text = " ".join(repr(value).split())
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _check_action(action: Any, mask: np.ndarray | None, space: Any,
                   rules: Any = None) -> tuple[Any, str | None]:
     """(the action in canonical form, None) or (action, why it is not allowed).
@@ -283,9 +300,9 @@ def _check_action(action: Any, mask: np.ndarray | None, space: Any,
         try:
             index = operator.index(action)
         except TypeError:
-            return action, f"returned {_shown(action)}, not an action number"
+            return action, f"returned {shown_value(action)}, not an action number"
         if not 0 <= index < len(mask):
-            shown = f"action {index}" if abs(index) < 2**63 else _shown(index)
+            shown = f"action {index}" if abs(index) < 2**63 else shown_value(index)
             return index, f"returned {shown}, outside 0..{len(mask) - 1}"
         if not mask[index] or (rules is not None and not _legal_by_rules(rules, index)):
             return index, f"played illegal action {index}{_why_illegal(rules, index)}"
@@ -295,7 +312,7 @@ def _check_action(action: Any, mask: np.ndarray | None, space: Any,
     except Exception:  # an odd type the space cannot even compare
         ok = False
     if not ok:
-        return action, f"returned {_shown(action)}, outside the action space"
+        return action, f"returned {shown_value(action)}, outside the action space"
     return action, None
 
 
