@@ -97,9 +97,11 @@ def config(tmp_path, monkeypatch):
     return path
 
 
-def hostile(claims: Path, modes: str | None = None) -> str:
-    """The reference of a Hostile agent claiming its misbehaviours in `claims` (a directory)."""
-    return f"{AGENTS}:Hostile:claims={claims}" + (f",modes={modes}" if modes else "")
+def hostile(claims: Path, modes: str | None = None, replays: bool = False) -> str:
+    """The reference of a Hostile agent claiming its misbehaviours in `claims` (a directory);
+    with `replays`, a voided game played again meets the same misbehaviour."""
+    return (f"{AGENTS}:Hostile:claims={claims}" + (f",modes={modes}" if modes else "")
+            + (",replays=1" if replays else ""))
 
 
 def reason_mode(reason: str | None) -> str | None:
@@ -223,7 +225,9 @@ def _running(pid: int) -> bool:
 def test_arena_match_meets_every_misbehaviour_within_its_clock(tmp_path, config, capsys):
     games = len(MODES)
     start = time.monotonic()
-    proc = run_arena("match", "tictactoe", hostile(tmp_path / "claims"), "random",
+    # A hanging mode's game may be void on a loaded machine (its seat starved of CPU) and
+    # played again: `replays` gives the replay the same misbehaviour.
+    proc = run_arena("match", "tictactoe", hostile(tmp_path / "claims", replays=True), "random",
                      "--games", str(games), "--time-per-move", str(CLOCK), "--json")
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
@@ -303,12 +307,15 @@ def test_a_two_worker_tournament_meets_every_misbehaviour(tmp_path, config, caps
     path = write_spec(tmp_path, name="hostile", game="tictactoe", format="gauntlet",
                       games_per_pairing=len(MODES), time_per_move=CLOCK, withdraw_after=100,
                       participants=["random", {"name": "hostile",
-                                               "agent": hostile(tmp_path / "claims")}])
+                                               "agent": hostile(tmp_path / "claims",
+                                                                replays=True)}])
     start = time.monotonic()
     report = _run(path)
     # Two workers share the hanging modes' clocks; each has its own processes to start.
     assert time.monotonic() - start < ALL_MODES_S + MARGIN_S
-    assert (report.done, report.voided_now, report.withdrawn) == (len(MODES), 0, [])
+    # A hanging mode's game may be void (starved on a loaded machine) and played again.
+    assert (report.done, report.withdrawn) == (len(MODES), [])
+    assert report.voided_now <= 3
     rows = db_rows(tmp_path / "data" / "arena.db",
                    "SELECT forfeit_player, forfeit_reason FROM matches")
     assert Counter(reason_mode(why) for _, why in rows) == expected_counts()
