@@ -51,7 +51,7 @@ from agents.pg import (
     make_train_env,
     make_trunk,
 )
-from arena.errors import UserError
+from games.errors import UserError
 
 
 @dataclass

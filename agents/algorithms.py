@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from arena.errors import UserError
+from games.errors import UserError
 
 PRESETS = Path(__file__).resolve().parent / "presets"
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from arena.errors import UserError
+from games.errors import UserError
 
 if TYPE_CHECKING:
     import gymnasium as gym

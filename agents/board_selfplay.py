@@ -59,7 +59,7 @@ from torch import nn
 
 from agents.a2c import Rollout
 from agents.base import ActionInsight, Agent, Insight, MatchContext, SearchAgent
-from arena.errors import UserError
+from games.errors import UserError
 from games.state import GameState
 
 Sampler = Callable[[np.random.Generator], Any]
@@ -511,7 +511,7 @@ class BoardEvaluation:
         """Play the evaluation games; write best/ when the score is the best so far."""
         from agents.checkpoint import atomic_write_json, read_meta
         from agents.registry import make_agent
-        from arena.series import run_series
+        from agents.series import run_series
         from games.registry import resolve_game
 
         game = resolve_game(self.game_id)

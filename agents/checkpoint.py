@@ -36,8 +36,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from arena import __version__
-from arena.errors import UserError, did_you_mean
+from games import __version__
+from games.errors import UserError, did_you_mean
 from games.fileio import atomic_write, new_file_mode, temp_file
 
 META = "meta.json"

@@ -91,7 +91,7 @@ from agents.checkpoint import (
 from agents.learner import Learner, TrainHooks, config_from_dict
 from agents.nets import QNetwork, check_parameters, trunk_parameters
 from agents.replay_buffer import AnyReplay, load_replay_buffer, make_replay_buffer
-from arena.errors import UserError
+from games.errors import UserError
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import MatchContext, Resignation, SearchAgent
-from arena.errors import UserError
+from games.errors import UserError
 
 #: Seconds to wait for a genmove reply when the match sets no time per move.
 DEFAULT_MOVE_TIMEOUT = 60.0
@@ -209,8 +209,7 @@ class GtpAgent(SearchAgent):
         """Go only: a game whose search state is a Go position (it has komi and a pass)."""
         if not super().accepts(game):
             return False
-        kind = game.id[2:] if game.id.startswith("go") else ""
-        if kind.isdigit():
+        if game.is_go:
             return True
         state = game.new_state()
         return hasattr(state, "komi") and hasattr(state, "pass_action")

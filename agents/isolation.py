@@ -25,7 +25,7 @@ GTP stream, and its stdin is /dev/null. Replies are read with a size limit and
 unpickled with an allow-list of plain types (numbers, strings, numpy arrays,
 Insight), so what the child sends can never run code in the harness.
 
-Built-in agents stay in the harness's process (see arena/match.py MoveClock):
+Built-in agents stay in the harness's process (see agents/match.py MoveClock):
 a pipe costs a round trip per call (about 75 µs a move and 40 µs an observed
 move, measured on go9), and they need none.
 
@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import ActionInsight, Agent, Insight, MatchContext, Resignation
-from arena.errors import UserError
+from games.errors import UserError
 
 #: Seconds an agent may take at least to be built (__init__) or to start a game (start,
 #: reset); a longer time per move raises it. `build_limit` in arena.toml changes it.
@@ -593,7 +593,7 @@ class IsolatedAgent(Agent):
         return limit, None if limit is None else limit + DEADLINE_MARGIN_S
 
     def act(self, observation: Any, action_mask: np.ndarray | None) -> Any:
-        from arena.match import MoveTimeout
+        from agents.match import MoveTimeout
 
         _, wait = self._deadline()
         pending, self._pending = self._pending, {}

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 
 from agents.base import Agent
-from arena.errors import UserError
+from games.errors import UserError
 
 
 class TrainHooks:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from arena.errors import UserError
+from games.errors import UserError
 
 #: The most parameters (and input elements) a network may have. Checkpoints and
 #: hyperparameters are checked against it before anything is built, so an edited

@@ -96,7 +96,7 @@ from agents.checkpoint import (
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
 from agents.nets import NatureCNN, check_parameters, is_pixel_obs, mlp, trunk_parameters
-from arena.errors import UserError
+from games.errors import UserError
 
 BASELINES = ("whitening", "learned", "sampled", "greedy", "none")
 

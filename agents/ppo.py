@@ -77,7 +77,7 @@ from agents.pg import (
     layer_init,
     make_generator,
 )
-from arena.errors import UserError
+from games.errors import UserError
 
 
 @dataclass

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.base import Agent
-from arena.errors import UserError, did_you_mean
+from games.errors import UserError, did_you_mean
 
 ENTRY_POINT_GROUP = "arena.agents"
 META_FILE = "meta.json"  # a checkpoint's metadata (agents/checkpoint.py META)

@@ -60,7 +60,7 @@ import torch
 from safetensors import safe_open
 
 from agents.checkpoint import atomic_save_tensors, load_tensors
-from arena.errors import UserError
+from games.errors import UserError
 
 _META_KEY = "arena_replay"
 

@@ -1,3 +1,3 @@
 """Arena: game-playing agents that play, learn and compete."""
 
-__version__ = "0.1.0"
+from games import __version__  # noqa: F401 - the product version, kept in the lowest layer

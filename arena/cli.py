@@ -16,8 +16,9 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
-from arena import __version__
-from arena.errors import UserError
+from games import __version__
+from games.errors import UserError
+from games.registry import go_size
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
@@ -46,7 +47,7 @@ def _count(maximum: int) -> Any:
     def parse(text: str) -> int:
         value = _positive_int(text)
         if value > maximum:
-            from arena.errors import shown
+            from games.errors import shown
 
             raise argparse.ArgumentTypeError(f"{shown(value)} is above {maximum:,}, the most "
                                              f"Arena accepts")
@@ -66,7 +67,7 @@ def _positive_float(text: str) -> float:
 
 def _seed(text: str) -> int:
     """A seed: a whole number 0..2**63-1, what the store keeps (a 64-bit signed INTEGER)."""
-    from arena.errors import shown
+    from games.errors import shown
     from games.inputs import MAX_SEED
 
     try:
@@ -349,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             raise
-        from arena.errors import one_line
+        from games.errors import one_line
 
         text = one_line(str(exc))  # a message quoting a huge value stays one readable line
         print(text if text.startswith("arena") else one_line(f"arena: {text}"), file=sys.stderr)
@@ -478,8 +479,8 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
 
 def _cmd_eval(args: argparse.Namespace, settings: Any) -> int:
     from agents.registry import check_game, make_agent
-    from arena.evaluate import episode_returns
-    from arena.stats import mean_ci95
+    from agents.evaluate import episode_returns
+    from agents.stats import mean_ci95
     from games.registry import resolve_game
 
     game = resolve_game(args.game)
@@ -580,8 +581,8 @@ def _display_names(names: list[str]) -> list[str]:
 
 def _cmd_match(args: argparse.Namespace, settings: Any) -> int:
     from agents.registry import check_game, make_agent
-    from arena.series import run_series
-    from arena.store import Store
+    from agents.series import run_series
+    from tournaments.store import Store
     from games.registry import resolve_game
 
     game = resolve_game(args.game)
@@ -669,7 +670,7 @@ def _agents_off_stdout(enabled: bool = True, binary: bool = False) -> Iterator[A
 
 def _cmd_gtp(args: argparse.Namespace, settings: Any) -> int:
     from agents.registry import make_agent
-    from games.go.gtp import run_gtp
+    from arena.gtp import run_gtp
 
     # The GTP stream is the real stdout; whatever agents print goes to stderr.
     with _agents_off_stdout(binary=True) as out:
@@ -705,14 +706,9 @@ def _check_gtp_agent(agent: Any, ref: str, size: int) -> None:
 
 def _match_observers(store: Any, game: Any, settings: Any) -> list[Any]:
     """The store's writer, then (Go) the SGF writer: it names files by the stored match id."""
-    from arena.store import StoreWriter
+    from tournaments.recording import recorders
 
-    observers: list[Any] = [StoreWriter(store)]
-    if game.id.startswith("go") and game.new_state is not None:
-        from games.go.sgf import SgfWriter
-
-        observers.append(SgfWriter(settings.data_dir / "sgf"))
-    return observers
+    return recorders(store, game, settings.data_dir)
 
 
 class _Progress:
@@ -790,7 +786,7 @@ def _print_capped(results: list[Any]) -> None:
 
 
 def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
-    from arena.store import Store
+    from tournaments.store import Store
     from games.registry import resolve_game
 
     if not settings.store_path.exists():
@@ -820,8 +816,8 @@ def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
     if state is not None and match.moves:
         print(state.render_text(int(match.moves[-1][1])))
     print(f"result: {_describe_result(match, _cap_score(match, state))}")
-    if match.game.startswith("go"):
-        from games.go.sgf import sgf_path
+    if go_size(match.game) is not None:
+        from tournaments.recording import sgf_path
 
         path = sgf_path(settings.data_dir, match.id)
         print(f"sgf: {path}" if path.exists() else f"sgf: none ({path} is missing)")
@@ -831,7 +827,7 @@ def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
 def _cap_score(match: Any, final: Any) -> str | None:
     """The score that decided a Go game stopped by the move cap ("B+3.5"), else None."""
     if not (match.truncated and match.winner is not None and final is not None
-            and match.game.startswith("go") and hasattr(final, "score")):
+            and go_size(match.game) is not None and hasattr(final, "score")):
         return None
     from games.go.sgf import score_text
 
@@ -865,7 +861,7 @@ class _BoardPrinter:
         self.delay = delay
 
     def on_event(self, event: Any) -> None:
-        from arena.match import MatchEnded, MatchStarted, MovePlayed
+        from agents.match import MatchEnded, MatchStarted, MovePlayed
 
         if isinstance(event, MatchStarted):
             print(f"{event.game.title}: {' vs '.join(event.agents)}\n")
@@ -951,8 +947,8 @@ def _cmd_play(args: argparse.Namespace, settings: Any) -> int:
 
 def _cmd_demo(delay: float | None, settings: Any) -> int:
     from agents.registry import make_agent
-    from arena.match import play_match
-    from arena.store import Store, StoreWriter
+    from agents.match import play_match
+    from tournaments.store import Store, StoreWriter
     from games.registry import resolve_game
 
     if delay is None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from arena.errors import UserError, shown
+from games.errors import UserError, shown
 from games.inputs import MAX_TIME_PER_MOVE, read_text_bounded
 
 #: Roster names that would hide a built-in agent or a kind of reference (make_agent tries

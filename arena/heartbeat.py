@@ -118,7 +118,7 @@ class Heartbeat:
 
 def read_heartbeat(run_dir: Path) -> dict[str, Any] | None:
     """The run's heartbeat, or None when it has none (or it cannot be read)."""
-    from arena.errors import UserError
+    from games.errors import UserError
     from games.inputs import read_bounded
 
     try:  # bounded: an endless file is no heartbeat, not a read that never ends

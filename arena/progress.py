@@ -16,7 +16,7 @@ import time
 from collections import deque
 from typing import TextIO
 
-from arena.errors import UserError
+from games.errors import UserError
 
 #: seconds between plain progress lines when the stream is not a terminal
 PLAIN_EVERY_S = 10.0

@@ -41,8 +41,8 @@ from agents.checkpoint import (
 )
 from agents.learner import (Learner, TrainHooks, check_stored_references, config_from_dict,
                             resolve_device)
-from arena.errors import UserError
-from arena.evaluate import evaluate
+from games.errors import UserError
+from agents.evaluate import evaluate
 from arena.heartbeat import HEARTBEAT_NAME, Heartbeat, heartbeat_state, local_pid, read_heartbeat
 from arena.progress import ProgressLine, eta_seconds, format_duration, format_eta
 from games.registry import GameSpec, resolve_game

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pettingzoo.classic import connect_four_v3  # noqa: E402
 
 from agents.random_agent import RandomAgent  # noqa: E402
-from arena.match import play_match  # noqa: E402
-from arena.store import Store, StoreWriter  # noqa: E402
+from agents.match import play_match  # noqa: E402
+from tournaments.store import Store, StoreWriter  # noqa: E402
 from games.registry import resolve_game  # noqa: E402
 
 

@@ -52,7 +52,7 @@ def child(game_id: str, ref: str, opponent: str, mode: str, moves: int, seed: in
     import torch
 
     from agents.registry import make_agent
-    from arena.match import play_match
+    from agents.match import play_match
     from games.registry import resolve_game
 
     game = resolve_game(game_id)

@@ -37,7 +37,7 @@ def run(baseline: str, seed: int, steps: int, eval_every: int, episodes: int) ->
     from agents.algorithms import preset
     from agents.learner import TrainHooks, config_from_dict
     from agents.pg import REINFORCE, REINFORCEConfig
-    from arena.evaluate import evaluate
+    from agents.evaluate import evaluate
 
     torch.set_num_threads(1)
     name = PRESETS[baseline]

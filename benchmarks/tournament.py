@@ -36,8 +36,8 @@ def _spec(name: str, games: int, backend: str, agent: str):
 def serial(games: int, data_dir: Path, agent: str) -> float:
     """Games/s of the plain loop: play_match and a store write, one game after another."""
     from agents.registry import make_agent
-    from arena.match import play_match
-    from arena.store import Store, StoreWriter
+    from agents.match import play_match
+    from tournaments.store import Store, StoreWriter
     from games.registry import resolve_game
 
     store = Store(data_dir / "serial.db")

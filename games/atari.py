@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.errors import UserError
+from games.errors import UserError
 from games.registry import register, single_player
 
 STACK = 4

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from arena.errors import UserError
+from games.errors import UserError
 
 #: The most bytes Arena reads from a text file it is handed (SGF, YAML, TOML, JSON metadata).
 MAX_INPUT_BYTES = 16 * 1024 * 1024

@@ -14,7 +14,7 @@ from typing import Any
 
 from pettingzoo import AECEnv
 
-from arena.errors import UserError, did_you_mean
+from games.errors import UserError, did_you_mean
 from games.state import GameState
 
 
@@ -31,6 +31,13 @@ class GameSpec:
     #: Single-player games: make_gym(render_mode=None, train=False) -> gymnasium.Env,
     #: the env learners train on (train=True adds training-only wrappers, e.g. reward clipping).
     make_gym: Callable[..., Any] | None = field(default=None, repr=False)
+    #: Go (go5 ... go19): its board's side; None for every other game.
+    board_size: int | None = None
+
+    @property
+    def is_go(self) -> bool:
+        """True for the Go games."""
+        return self.board_size is not None
 
     def env(self, render_mode: str | None = None) -> AECEnv:
         """A fresh AEC env for this game."""
@@ -92,6 +99,18 @@ def _connect4_state() -> GameState:
     return Connect4State()
 
 
+def go_size(game_id: str) -> int | None:
+    """The board size a Go game's id names (go5 ... go19), None for any other id.
+
+    For ids read from stored data (a match's game, a checkpoint's meta.json), where
+    there is no GameSpec at hand; a GameSpec has `board_size` and `is_go` itself.
+    """
+    digits = game_id[2:] if game_id.startswith("go") else ""
+    if digits.isdigit() and digits == str(int(digits)) and 5 <= int(digits) <= 19:
+        return int(digits)
+    return None
+
+
 def _go_env(size: int) -> Callable[..., AECEnv]:
     def make(render_mode: str | None = None) -> AECEnv:
         from games.go.env import GoEnv
@@ -130,7 +149,8 @@ register(GameSpec("connect4", "Connect four", 2, _connect4_env, _connect4_state,
 
 for _size in (5, 7, 9, 13, 19):
     register(GameSpec(f"go{_size}", f"Go {_size}x{_size}", 2, _go_env(_size), _go_state(_size),
-                      description=f"Go on {_size}x{_size}, area scoring, komi 7.5 (equals go_v5)"))
+                      description=f"Go on {_size}x{_size}, area scoring, komi 7.5 (equals go_v5)",
+                      board_size=_size))
 
 
 def builtin_games() -> list[GameSpec]:

@@ -14,8 +14,8 @@ from conftest import TrainRecorder as Recorder
 from agents.a2c import A2C, A2CConfig, advantages
 from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
-from arena.errors import UserError
-from arena.evaluate import evaluate
+from games.errors import UserError
+from agents.evaluate import evaluate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

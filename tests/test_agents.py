@@ -15,8 +15,8 @@ from agents.greedy import GreedyAgent
 from agents.isolation import IsolatedAgent
 from agents.mcts import MCTSAgent
 from agents.registry import ForeignAgent, make_agent
-from arena.errors import UserError
-from arena.match import play_match
+from games.errors import UserError
+from agents.match import play_match
 from games.registry import resolve_game
 
 FAULTY = Path(__file__).parent / "fixtures" / "faulty_agents.py"

@@ -42,8 +42,8 @@ from agents.checkpoint import load_tensors
 from agents.gtp_agent import find_gnugo
 from agents.registry import make_agent
 from arena.cli import main
-from arena.errors import UserError
-from arena.match import play_match
+from games.errors import UserError
+from agents.match import play_match
 from arena.train import run_training
 from games.go.sgf import read_sgf
 from games.go.state import GoState

@@ -15,7 +15,7 @@ from agents.alphazero.network import NetConfig, PolicyValueNet, load_net, save_n
 from agents.alphazero.selfplay import SelfPlayConfig, SelfPlayStats, play_games, selfplay_search
 from agents.base import Insight
 from agents.registry import make_agent, split_path_params
-from arena.match import play_match
+from agents.match import play_match
 from games.connect4 import Connect4State
 from games.go.state import GoState
 from games.registry import resolve_game

@@ -26,9 +26,9 @@ from agents.alphazero.network import load_net
 from agents.alphazero.train import AlphaZero, AlphaZeroConfig, ReplayWindow, elo_from_score
 from agents.learner import TrainHooks
 from agents.registry import make_agent
-from arena.match import play_match
-from arena.series import run_series
-from arena.store import Store
+from agents.match import play_match
+from agents.series import run_series
+from tournaments.store import Store
 from arena.train import run_training
 from games.registry import resolve_game
 

@@ -11,7 +11,7 @@ from agents.checkpoint import META, REPLAY
 from agents.dqn import DQN, DQNConfig, load_agent
 from agents.learner import TrainHooks
 from agents.replay_buffer import FrameReplayBuffer
-from arena.match import play_match
+from agents.match import play_match
 from games.registry import builtin_games, resolve_game
 
 CPU = torch.device("cpu")

@@ -15,7 +15,7 @@ import yaml
 from conftest import ARENA, ROOT, run_arena
 
 from arena.cli import main
-from arena.errors import UserError
+from games.errors import UserError
 
 MAX_SEED = 2**63 - 1
 
@@ -243,7 +243,7 @@ def test_a_store_that_is_a_directory_is_one_line(config, capsys):
 
 
 def test_a_data_dir_that_cannot_be_made_is_one_line(config, capsys):
-    from arena.store import Store, StoreError
+    from tournaments.store import Store, StoreError
 
     with pytest.raises(StoreError) as caught:
         Store(Path("/proc/self/arena-data/arena.db"))

@@ -26,7 +26,7 @@ from agents.learner import TrainHooks, config_from_dict
 from agents.ppo import PPO, PPOConfig
 from agents.random_agent import RandomAgent
 from agents.registry import make_agent
-from arena.series import run_series
+from agents.series import run_series
 from games.registry import resolve_game
 
 CPU = torch.device("cpu")
@@ -347,7 +347,7 @@ def test_cartpole_presets_are_unchanged_single_player_paths() -> None:
 
 
 def test_bad_board_settings_are_user_errors() -> None:
-    from arena.errors import UserError
+    from games.errors import UserError
 
     with pytest.raises(UserError, match="opponent_current=2"):
         ppo(opponent_current=2.0)

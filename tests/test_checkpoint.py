@@ -17,7 +17,7 @@ from agents.checkpoint import (
     read_meta,
     write_meta,
 )
-from arena.errors import UserError
+from games.errors import UserError
 
 
 class _Trap:

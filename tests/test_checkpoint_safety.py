@@ -106,7 +106,7 @@ def test_an_oversized_train_state_json_is_refused(board_run, tmp_path, capsys):
 
 def test_read_json_object_reads_at_most_the_limit(tmp_path):
     from agents.checkpoint import read_json_object
-    from arena.errors import UserError
+    from games.errors import UserError
 
     path = tmp_path / "state.json"
     with path.open("wb") as f:
@@ -151,7 +151,7 @@ def test_alphazero_net_sizes_are_checked_before_building(tmp_path, capsys, net, 
 
 def test_alphazero_trainer_load_checks_the_net_before_building(tmp_path):
     from agents.alphazero.train import AlphaZero
-    from arena.errors import UserError
+    from games.errors import UserError
 
     directory = _alphazero_checkpoint(tmp_path, {"channels": 100_000})
     with pytest.raises(UserError, match="meta.json.*parameters"):
@@ -176,7 +176,7 @@ def _alphago_net(tmp_path: Path, change) -> Path:
     (lambda m: m.update(history="x"), "history")])
 def test_alphago_load_net_names_file_and_field(tmp_path, change, field):
     from agents.alphago.nets import POLICY, load_net
-    from arena.errors import UserError
+    from games.errors import UserError
 
     directory = _alphago_net(tmp_path, change)
     with pytest.raises(UserError) as info:
@@ -233,7 +233,7 @@ def test_replay_capacity_over_the_cap_is_refused_before_allocating(tmp_path, mon
     import numpy as np
 
     from agents.replay_buffer import ReplayBuffer, load_replay_buffer
-    from arena.errors import UserError
+    from games.errors import UserError
 
     path = tmp_path / "replay.safetensors"
     buffer = ReplayBuffer(16, (4,))
@@ -254,7 +254,7 @@ def test_a_stored_plugin_name_is_refused(monkeypatch):
     import agents.registry as registry
     from agents.learner import check_stored_references
     from agents.ppo import PPOConfig
-    from arena.errors import UserError
+    from games.errors import UserError
 
     monkeypatch.setattr(registry, "_entry_points", lambda: {"evil": object()})
     with pytest.raises(UserError, match="plugin"):
@@ -265,7 +265,7 @@ def test_a_stored_plugin_name_is_refused(monkeypatch):
 def test_alphazero_stored_references_are_checked_too():
     from agents.alphazero.train import AlphaZeroConfig
     from agents.learner import check_stored_references
-    from arena.errors import UserError
+    from games.errors import UserError
 
     with pytest.raises(UserError, match="config.references.*gtp"):
         check_stored_references(AlphaZeroConfig(references="mcts,gtp:gnugo --mode gtp"),
@@ -275,7 +275,7 @@ def test_alphazero_stored_references_are_checked_too():
 
 def test_alphago_run_meta_with_a_huge_net_is_refused_before_building(tmp_path):
     from agents.alphago.train import AlphaGo
-    from arena.errors import UserError
+    from games.errors import UserError
 
     directory = tmp_path / "last"
     directory.mkdir()

@@ -12,7 +12,7 @@ from conftest import ARENA, ROOT
 
 from agents.base import ThinkingClock, plan_clock_time, plan_move_time
 from agents.registry import make_agent
-from arena.match import play_match
+from agents.match import play_match
 from games.registry import resolve_game
 
 CONNECT4_MODEL = "alphazero:assets/models/connect4"
@@ -87,9 +87,9 @@ _STARVED = textwrap.dedent("""
         time.sleep(0.5)
         from agents.base import Agent
         from agents.registry import make_agent
-        from arena.match import HarnessFault, play_match
-        from arena.series import run_series
-        from arena.errors import UserError
+        from agents.match import HarnessFault, play_match
+        from agents.series import run_series
+        from games.errors import UserError
         from games.registry import resolve_game
 
         class Busy(Agent):

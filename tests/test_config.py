@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, run_arena
 
 from arena.config import load_settings
-from arena.errors import UserError
+from games.errors import UserError
 
 
 def test_project_arena_toml_is_valid(monkeypatch):

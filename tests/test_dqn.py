@@ -18,9 +18,9 @@ from agents.checkpoint import META, MODEL, REPLAY, TRAIN_STATE
 from agents.dqn import DQN, DQNConfig, load_agent
 from agents.learner import TrainHooks, config_from_dict
 from agents.random_agent import RandomAgent
-from arena.errors import UserError
-from arena.evaluate import episode_returns, evaluate
-from arena.match import play_match
+from games.errors import UserError
+from agents.evaluate import episode_returns, evaluate
+from agents.match import play_match
 from games.registry import resolve_game
 
 CPU = torch.device("cpu")

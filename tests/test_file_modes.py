@@ -13,7 +13,7 @@ from conftest import ARENA, ROOT
 
 from agents.checkpoint import atomic_save_tensors, atomic_write_json, write_meta
 from games.fileio import atomic_write, new_file_mode, umask
-from games.go.sgf import write_atomic
+from games.fileio import atomic_write as write_atomic
 from tournaments import league_export
 
 

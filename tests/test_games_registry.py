@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pettingzoo.test import api_test
 
-from arena.errors import UserError
+from games.errors import UserError
 from games.registry import builtin_games, resolve_game
 
 

@@ -15,8 +15,8 @@ from conftest import FIXTURES, run_arena
 from agents.gtp_agent import GtpAgent, find_gnugo
 from agents.random_agent import RandomAgent
 from agents.registry import make_agent
-from arena.errors import UserError
-from arena.match import play_match
+from games.errors import UserError
+from agents.match import play_match
 from games.go.sgf import read_sgf
 from games.registry import resolve_game
 

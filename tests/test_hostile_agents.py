@@ -31,8 +31,8 @@ from agents.gtp_agent import GtpAgent
 from agents.registry import make_agent
 from arena.cli import main
 from arena.config import load_settings
-from arena.match import play_match
-from arena.store import Store, StoreWriter
+from agents.match import play_match
+from tournaments.store import Store, StoreWriter
 from games.registry import resolve_game
 from tournaments.runner import run_tournament
 from tournaments.spec import load_spec

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import ARENA, ROOT
 
-from arena.errors import UserError
+from games.errors import UserError
 from games.inputs import (
     MAX_INPUT_BYTES,
     MAX_YAML_ALIASES,

@@ -20,7 +20,7 @@ from conftest import ARENA, ROOT, run_arena
 from tournament_support import db_rows, done_games, wait_for_more_done
 
 from arena.config import load_settings
-from arena.errors import UserError
+from games.errors import UserError
 from tournaments.league import (
     LeagueLock,
     pfsp_distribution,
@@ -116,7 +116,7 @@ def test_cli_spec_error_is_one_line_and_exit_code_2(tmp_path, config):
 
 
 def test_a_schema_2_store_gets_the_league_tables_and_keeps_its_tournaments(tmp_path):
-    from arena.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, Store
+    from tournaments.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, Store
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

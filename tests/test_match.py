@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from agents.registry import make_agent
-from arena.errors import UserError
-from arena.match import MatchEnded, MatchStarted, MovePlayed, play_match
-from arena.series import run_series
-from arena.store import Store, StoreWriter
+from games.errors import UserError
+from agents.match import MatchEnded, MatchStarted, MovePlayed, play_match
+from agents.series import run_series
+from tournaments.store import Store, StoreWriter
 from games.registry import resolve_game
 
 FAULTY = str(Path(__file__).parent / "fixtures" / "faulty_agents.py")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.registry import make_agent
-from arena.match import play_match
+from agents.match import play_match
 from games.go.state import GoState
 from games.registry import resolve_game
 

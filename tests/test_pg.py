@@ -18,8 +18,8 @@ from agents.pg import (
     sampled_baseline,
     whiten,
 )
-from arena.errors import UserError
-from arena.evaluate import evaluate
+from games.errors import UserError
+from agents.evaluate import evaluate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -14,7 +14,7 @@ from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
 from agents.nets import NatureCNN
 from agents.ppo import PPO, PPOConfig, clipped_surrogate
-from arena.evaluate import evaluate
+from agents.evaluate import evaluate
 
 CPU = torch.device("cpu")
 pytestmark = pytest.mark.usefixtures("one_thread")

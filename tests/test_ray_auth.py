@@ -12,7 +12,7 @@ import pytest
 from conftest import ARENA, ROOT
 from tournament_support import write_spec
 
-from arena.errors import UserError
+from games.errors import UserError
 from tournaments.backends import ray_init_error
 
 ray = pytest.importorskip("ray")

@@ -11,7 +11,7 @@ from agents.replay_buffer import (
     load_replay_buffer,
     make_replay_buffer,
 )
-from arena.errors import UserError
+from games.errors import UserError
 
 FRAME = (3, 3)
 

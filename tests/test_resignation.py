@@ -14,9 +14,10 @@ from tournament_support import write_spec
 
 from agents.random_agent import RandomAgent
 from arena.config import load_settings
-from arena.match import play_match
-from arena.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, Store, StoreWriter
-from games.go.sgf import SgfWriter, match_sgf, read_sgf
+from agents.match import play_match
+from tournaments.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, Store, StoreWriter
+from games.go.sgf import read_sgf
+from tournaments.recording import SgfWriter, match_sgf
 from games.registry import resolve_game
 from tournaments import records
 from tournaments.runner import run_tournament
@@ -198,7 +199,7 @@ def test_two_stores_opening_an_old_file_at_once_migrate_it_once(tmp_path):
 
 
 def test_the_window_reports_a_resignation_in_words():
-    from arena.match import MatchResult
+    from agents.match import MatchResult
     from arena.window.session import describe
 
     result = MatchResult(uid="u", game="go5", agents=["a", "b"], seed=0, agent_seeds=[0, 0],

@@ -12,10 +12,11 @@ from agents.base import Agent
 from agents.random_agent import RandomAgent
 from agents.registry import make_agent
 from arena.cli import main
-from arena.errors import UserError
-from arena.match import play_match
-from arena.store import Store, StoreWriter
-from games.go.sgf import SgfWriter, position_from_stones, read_sgf, ready_to_move, score_text
+from games.errors import UserError
+from agents.match import play_match
+from tournaments.store import Store, StoreWriter
+from games.go.sgf import position_from_stones, read_sgf, ready_to_move, score_text
+from tournaments.recording import SgfWriter
 from games.go.state import GoState
 from games.registry import resolve_game
 

@@ -10,7 +10,7 @@ from conftest import run_arena
 
 from agents.gtp_agent import find_gnugo
 from agents.registry import make_agent
-from arena.match import play_match
+from agents.match import play_match
 from games.registry import resolve_game
 
 MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "go9-alphago"

@@ -16,7 +16,7 @@ from gymnasium import spaces
 
 from agents.base import MatchContext
 from agents.registry import make_agent
-from arena.series import run_series
+from agents.series import run_series
 from games.connect4 import Connect4State
 from games.registry import resolve_game
 
@@ -134,7 +134,7 @@ def test_the_shipped_model_records_its_recipe_and_training_time_and_is_small():
 
 
 def test_the_reference_plays_at_the_models_own_sims_unless_told_otherwise():
-    from arena.errors import UserError
+    from games.errors import UserError
 
     meta_sims = json.loads((MODEL_DIR / "meta.json").read_text())["play_sims"]
     assert make_agent(f"alphazero:{MODEL_DIR}").sims == meta_sims

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agents.registry import make_agent
-from arena.match import play_match
-from arena.store import Store
+from agents.match import play_match
+from tournaments.store import Store
 from games.registry import resolve_game
 from tournaments import records
 from tournaments.ratings import LiveTable

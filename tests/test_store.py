@@ -14,8 +14,8 @@ import pytest
 from conftest import ROOT
 
 from agents.registry import make_agent
-from arena.match import Move, play_match
-from arena.store import Store, StoreWriter
+from agents.match import Move, play_match
+from tournaments.store import Store, StoreWriter
 from games.registry import resolve_game
 
 
@@ -58,8 +58,8 @@ def test_killed_writer_leaves_only_whole_matches(tmp_path):
     db = tmp_path / "killed.db"
     script = textwrap.dedent(f"""
         from agents.registry import make_agent
-        from arena.match import play_match
-        from arena.store import Store, StoreWriter
+        from agents.match import play_match
+        from tournaments.store import Store, StoreWriter
         from games.registry import resolve_game
         store = Store({str(db)!r})
         game = resolve_game("connect4")

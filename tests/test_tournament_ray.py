@@ -6,7 +6,7 @@ import pytest
 from tournament_support import fault, write_spec
 
 from arena.config import load_settings
-from arena.store import Store
+from tournaments.store import Store
 from tournaments import records
 from tournaments.runner import run_tournament
 from tournaments.spec import load_spec

@@ -18,8 +18,8 @@ from conftest import run_arena
 from tournament_support import FAULTY, db_rows, fault, games_by_status, write_spec
 
 from arena.config import load_settings
-from arena.errors import UserError
-from arena.store import Store
+from games.errors import UserError
+from tournaments.store import Store
 from tournaments import records
 from tournaments.lock import TournamentLock
 from tournaments.runner import run_tournament

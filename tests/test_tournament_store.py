@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 
 from agents.registry import make_agent
-from arena.errors import UserError
-from arena.match import play_match
-from arena.store import SCHEMA, SCHEMA_VERSION, Store
+from games.errors import UserError
+from agents.match import play_match
+from tournaments.store import SCHEMA, SCHEMA_VERSION, Store
 from games.registry import resolve_game
 from tournaments import records
 from tournaments.spec import parse_spec

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from arena.config import load_settings
-from arena.store import Store
+from tournaments.store import Store
 from arena.tui.app import ArenaApp, StartRequest
 from arena.tui.live_match import Pacer, downscale
 from arena.tui.runs import read_run, read_scalars
@@ -189,7 +189,7 @@ def test_home_recent_games_fit_at_120x40_and_enter_opens_the_replay(config, runs
     from textual.widgets import DataTable
 
     from agents.registry import make_agent
-    from arena.match import play_match
+    from agents.match import play_match
     from arena.tui.screens.tournaments import ReplayScreen
     from games.registry import resolve_game
 

@@ -18,7 +18,7 @@ from conftest import run_arena
 from tournament_support import write_spec
 
 from arena.config import load_settings
-from arena.store import Store
+from tournaments.store import Store
 from arena.tui.app import ArenaApp
 from arena.tui.screens.home import HomeScreen
 from arena.tui.screens.tournaments import ReplayScreen, TournamentsScreen

@@ -74,7 +74,7 @@ def test_runs_dir_is_read_from_arena_toml_relative_to_it(runs_config, tmp_path):
 
 
 def test_a_runs_dir_that_is_a_file_is_refused(tmp_path):
-    from arena.errors import UserError
+    from games.errors import UserError
 
     (tmp_path / "runs").write_text("")
     path = tmp_path / "arena.toml"

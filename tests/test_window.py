@@ -21,9 +21,9 @@ import pytest
 
 from agents.base import ActionInsight, Insight
 from arena.config import load_settings
-from arena.errors import UserError
-from arena.match import MatchEnded, MatchStarted, MovePlayed
-from arena.store import Store
+from games.errors import UserError
+from agents.match import MatchEnded, MatchStarted, MovePlayed
+from tournaments.store import Store
 from arena.window import play, theme, watch
 from arena.window.hud import Scene, draw_hud
 from arena.window.keymap import atari_keymap, keymap_for
@@ -373,7 +373,7 @@ def test_long_result_and_resign_lines_wrap_inside_the_panel(
 
 
 def test_a_pass_says_who_passed(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from arena.match import Move
+    from agents.match import Move
     from arena.window.session import WindowObserver
 
     view = _view("go5", mode="watch")

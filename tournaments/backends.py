@@ -30,7 +30,7 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
-from arena.errors import UserError
+from games.errors import UserError
 from tournaments.worker import GameJob, GameOutcome, close_agents, play_job
 
 #: Seconds between a worker's checks that its parent is still alive.
@@ -157,7 +157,7 @@ class LocalBackend:
         self.ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             self.ctx.set_forkserver_preload(["tournaments.worker", "agents.registry",
-                                             "games.registry", "arena.match"])
+                                             "games.registry", "agents.match"])
         self.processes = max(1, concurrency)
         self.workers: list[_Worker] = []
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from arena.store import Store
+from tournaments.store import Store
 from tournaments.common import dispatch, fmt, name_of, print_or_json, with_store
 
 #: Seconds between progress lines when stderr is not a terminal.

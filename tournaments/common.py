@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from arena.errors import UserError
+from games.errors import UserError
 
 if TYPE_CHECKING:
-    from arena.store import Store
+    from tournaments.store import Store
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -182,7 +182,7 @@ def open_store(settings: Any, what: str) -> Store:
     """The store named in `settings`; a UserError if nothing has made it yet."""
     if not settings.store_path.exists():
         raise UserError(f"no store at {settings.store_path}: no {what} has been run yet")
-    from arena.store import Store
+    from tournaments.store import Store
 
     return Store(settings.store_path)
 

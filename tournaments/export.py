@@ -19,9 +19,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from arena.errors import UserError
-from arena.match import MatchResult, Move
-from arena.store import Store, StoredMatch
+from games.errors import UserError
+from agents.match import MatchResult, Move
+from tournaments.store import Store, StoredMatch
 from tournaments import records
 from tournaments.ratings import fit_elo
 from tournaments.records import TournamentRecord
@@ -101,13 +101,13 @@ def stored_as_result(match: StoredMatch) -> MatchResult:
 
 def _write_game(store: Store, record: TournamentRecord, row: records.GameRow,
                 directory: Path) -> Path:
-    from games.go.sgf import is_go_game, match_sgf
-    from games.registry import resolve_game
+    from games.registry import go_size, resolve_game
+    from tournaments.recording import match_sgf
 
     match = store.get_match(row.match_id)
     assert match is not None  # the transaction that marked it done stored it
     stem = f"{row.ordinal + 1:05d}-match{match.id}"
-    if is_go_game(match.game):
+    if go_size(match.game) is not None:
         game = resolve_game(match.game)
         if game.new_state is not None:
             path = directory / f"{stem}.sgf"

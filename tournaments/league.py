@@ -48,8 +48,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from arena.errors import UserError
-from arena.store import Store
+from games.errors import UserError
+from tournaments.store import Store
 from tournaments import league_records as records
 from tournaments.league_records import LeagueGame, LeagueRecord, Player, RatingRow
 from tournaments.league_spec import LeagueSpec, LearnerSpec, check_league

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arena.store import Store
+from tournaments.store import Store
 from tournaments.common import dispatch, fmt, name_of, print_or_json, with_store
 
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from arena.store import Store
+from tournaments.store import Store
 from games.fileio import temp_file
 from tournaments import league_records as records
 from tournaments.league_records import LeagueRecord

@@ -1,6 +1,6 @@
 """The store's league tables: leagues, their players, planned games and ratings history.
 
-The tables are defined in arena/store.py (schema 3). A league's players are
+The tables are defined in tournaments/store.py (schema 3). A league's players are
 its fixed references and the snapshots its learners froze; a snapshot's row
 and its round's planned evaluation games are written in one transaction, and a
 planned game is marked ``done`` in the transaction that records its match (as
@@ -15,8 +15,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from arena.errors import UserError
-from arena.store import Store
+from games.errors import UserError
+from tournaments.store import Store
 from tournaments.common import (
     StoredGame,
     count_by_status,

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from arena.errors import UserError
+from games.errors import UserError
 
 
 def lock_path(data_dir: Path, name: str) -> Path:

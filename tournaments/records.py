@@ -1,6 +1,6 @@
 """The store's tournament tables: tournaments, their participants and planned games.
 
-The tables themselves are defined in arena/store.py (schema 2). A planned
+The tables themselves are defined in tournaments/store.py (schema 2). A planned
 game moves from ``planned`` to one of:
 
 - ``done``: played; its match is in the store (the same transaction wrote both);
@@ -19,8 +19,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from arena.errors import UserError
-from arena.store import Store
+from games.errors import UserError
+from tournaments.store import Store
 from tournaments.common import (
     StoredGame,
     count_by_status,

@@ -25,8 +25,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from arena.match import MatchResult
-from arena.store import Store
+from agents.match import MatchResult
+from tournaments.store import Store
 from tournaments import records
 from tournaments.backends import Backend, default_concurrency, make_backend
 from tournaments.lock import TournamentLock
@@ -311,17 +311,13 @@ class _Runner:
             self.progress.message(self.stop_note)
 
     def _write_sgf(self, result: MatchResult) -> None:
-        from games.go.sgf import is_go_game, match_sgf, sgf_path, write_atomic
-        from games.registry import resolve_game
+        from games.registry import go_size, resolve_game
+        from tournaments.recording import write_match_sgf
 
-        if not is_go_game(result.game):
-            return
-        game = resolve_game(result.game)
-        if game.new_state is None or result.match_id is None:
+        if go_size(result.game) is None:
             return
         try:
-            write_atomic(sgf_path(self.data_dir, result.match_id),
-                         match_sgf(result, game.new_state()))
+            write_match_sgf(result, self.data_dir, resolve_game(result.game))
         except (OSError, ValueError) as exc:  # the store has the game; export can redo the file
             self.progress.message(f"could not write the SGF of match {result.match_id}: {exc}")
 

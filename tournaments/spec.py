@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arena.errors import UserError, shown
+from games.errors import UserError, shown
 from tournaments.common import (
     fingerprint,
     load_spec_file,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from arena.stats import mean_ci95
-from arena.store import Store
+from agents.stats import mean_ci95
+from tournaments.store import Store
 from tournaments import records
 from tournaments.ratings import LiveTable, fit_elo, sprt
 from tournaments.records import PlayedGame, TournamentRecord

@@ -75,7 +75,7 @@ class GameOutcome:
     """A worker's answer: a result (forfeits included), or why the attempt is void."""
 
     key: str
-    result: Any = None  # arena.match.MatchResult
+    result: Any = None  # agents.match.MatchResult
     void_reason: str | None = None  # set when the harness failed: play the game again
     blame: int | None = None  # the seat whose code ran when the worker died; None if unknown/none
     worker: str = ""  # pid@host, for messages
@@ -179,7 +179,7 @@ def _one_line(exc: BaseException) -> str:
 def _load_reason(exc: BaseException) -> str:
     """Why an agent could not be built: a UserError's own line (it names the agent), else
     the exception's type and message."""
-    from arena.errors import UserError
+    from games.errors import UserError
 
     if isinstance(exc, UserError):
         return " ".join(str(exc).split())
@@ -188,7 +188,7 @@ def _load_reason(exc: BaseException) -> str:
 
 def _load_forfeit(job: GameJob, seat: int, exc: BaseException) -> Any:
     """The result of a game whose `seat` could not be built: that seat forfeits."""
-    from arena.match import MatchResult, agent_seed
+    from agents.match import MatchResult, agent_seed
 
     players = len(job.seats)
     if players == 1:
@@ -214,7 +214,7 @@ def play_job(job: GameJob, blame: BlameCell | None = None) -> GameOutcome:
     built afresh for its next game.
     """
     from agents.threads import apply_thread_policy
-    from arena.match import HarnessFault, play_match
+    from agents.match import HarnessFault, play_match
     from games.registry import resolve_game
 
     global _blame

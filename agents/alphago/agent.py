@@ -41,7 +41,7 @@ from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.mcts import SearchConfig
 from agents.base import ThinkingClock
 from agents.learner import resolve_device
-from arena.errors import UserError
+from games.errors import UserError
 from games.go.state import GoState
 
 

@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from agents.gtp_agent import EngineError, GtpProcess, find_gnugo
-from arena.errors import UserError
-from games.go.sgf import COLOURS, write_atomic
+from games.errors import UserError
+from games.fileio import atomic_write
+from games.go.sgf import COLOURS
 from games.go.state import GoState
 
 KOMI = 7.5
@@ -157,7 +158,7 @@ def _worker_game(job: tuple[str, int, int, int, int]) -> tuple[int, str | None]:
             if _engine is None or not _engine.alive:
                 _engine = GtpProcess(_argv)
             data = play_game(_engine, size, level, seed, index)
-            write_atomic(game_path(Path(out), index), data)
+            atomic_write(game_path(Path(out), index), data)
             return index, None
         except EngineError as exc:
             if _engine is not None:
@@ -203,7 +204,7 @@ def write_index(out: Path, meta: dict[str, Any]) -> list[GameRecord]:
         else:
             records.append(_record(path))
     payload = dict(meta, games=[r.__dict__ for r in records], count=len(records))
-    write_atomic(index_path, json.dumps(payload, indent=1).encode())
+    atomic_write(index_path, json.dumps(payload, indent=1).encode())
     return records
 
 

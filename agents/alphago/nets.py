@@ -26,7 +26,8 @@ from agents.alphazero.features import GameFeatures, game_features
 from agents.alphazero.network import NetConfig, PolicyValueNet, net_config_from_meta
 from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_str, load_tensors,
                                read_meta, write_meta)
-from arena.errors import UserError
+from games.errors import UserError
+from games import registry
 from games.go.state import GoState
 from games.symmetry import NUM_SYMMETRIES, action_permutation, transform_planes
 
@@ -35,8 +36,9 @@ POLICY, VALUE = "alphago-policy", "alphago-value"
 
 def go_size(game_id: str) -> int:
     """The board size of a Go game id (go5..go19); UserError for anything else."""
-    if game_id.startswith("go") and game_id[2:].isdigit() and 5 <= int(game_id[2:]) <= 19:
-        return int(game_id[2:])
+    size = registry.go_size(game_id)
+    if size is not None:
+        return size
     raise UserError(f"game '{game_id}': AlphaGo plays Go only (go5..go19)")
 
 

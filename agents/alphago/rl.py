@@ -38,7 +38,7 @@ from agents.alphago.stage_state import has_train_state, restore_train_state, sav
 from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import PolicyValueNet
 from agents.checkpoint import atomic_save_tensors, load_tensors
-from arena.stats import mean_ci95
+from agents.stats import mean_ci95
 from games.go.state import GoState
 
 POOL = "pool"

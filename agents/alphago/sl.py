@@ -37,7 +37,7 @@ from agents.alphago.stage_state import (
 )
 from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import NetConfig, PolicyValueNet
-from arena.errors import UserError
+from games.errors import UserError
 from games.go.sgf import read_sgf
 
 

@@ -48,7 +48,7 @@ from agents.alphazero.network import NetConfig, check_net_size
 from agents.base import Agent
 from agents.checkpoint import atomic_write_json, read_meta, write_meta
 from agents.learner import Learner, TrainHooks, config_from_dict
-from arena.errors import UserError
+from games.errors import UserError
 
 FIGURES = "figures.json"
 

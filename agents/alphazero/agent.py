@@ -20,7 +20,7 @@ from agents.alphazero.network import load_net
 from agents.base import (ActionInsight, Insight, MatchContext, Resignation, SearchAgent,
                          ThinkingClock)
 from agents.learner import resolve_device
-from arena.errors import UserError
+from games.errors import UserError
 
 
 #: simulations per move when neither the reference nor the model's metadata names a number

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.errors import UserError
+from games.errors import UserError
+from games.registry import go_size
 from games import connect4, tictactoe
 from games.state import GameState
 from games.symmetry import NUM_SYMMETRIES, transform_planes, transform_policy
@@ -89,8 +90,8 @@ def game_features(game_id: str, go_history: int = GO_HISTORY) -> GameFeatures:
     if game_id == "connect4":
         return GameFeatures(game_id, (3, 6, 7), 7, _observation_planes, _mirror,
                             connect4.network_planes)
-    if game_id.startswith("go") and game_id[2:].isdigit() and 5 <= int(game_id[2:]) <= 19:
-        n = int(game_id[2:])
+    n = go_size(game_id)
+    if n is not None:
         k = go_history
 
         def encode(state: GameState) -> np.ndarray:

@@ -25,7 +25,7 @@ from torch import nn
 from agents.alphazero.features import GameFeatures, game_features
 from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_mapping,
                                load_tensors, read_meta, write_meta)
-from arena.errors import UserError
+from games.errors import UserError
 
 
 @dataclass(frozen=True)

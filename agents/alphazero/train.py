@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.evaluators import TorchEvaluator
 from agents.alphazero.features import GameFeatures, game_features
+from games.registry import go_size
 from agents.alphazero.mcts import SearchConfig
 from agents.alphazero.network import (NetConfig, PolicyValueNet, check_net_size, default_net,
                                       load_net, save_net)
@@ -62,7 +63,7 @@ from agents.checkpoint import (
     read_meta,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
-from arena.errors import UserError
+from games.errors import UserError
 
 WINDOW = "window.safetensors"
 
@@ -379,7 +380,7 @@ class AlphaZero(Learner):
 
     def _evaluate(self, run_dir: Path | None, hooks: TrainHooks) -> dict[str, Any]:
         """Candidate vs best (the gate) and vs each reference; the generation's row."""
-        from arena.series import run_series
+        from agents.series import run_series
 
         cfg = self.config
         t0 = time.perf_counter()
@@ -431,14 +432,14 @@ class AlphaZero(Learner):
             return []
         out = []
         for ref in refs:
-            if ref.startswith("gnugo") and (not self.game_id.startswith("go") or shutil.which("gnugo") is None):
+            if ref.startswith("gnugo") and (go_size(self.game_id) is None or shutil.which("gnugo") is None):
                 continue  # GNU Go plays only Go, and only where it is installed
             out.append(ref)
         return out
 
     @staticmethod
     def _open_store(hooks: TrainHooks) -> Any:
-        from arena.store import Store
+        from tournaments.store import Store
 
         path = getattr(hooks, "store_path", None)
         if path is None:
@@ -578,13 +579,13 @@ class _TaggedWriter:
     wants_moves = False
 
     def __init__(self, store: Any, tag: str | None) -> None:
-        from arena.store import StoreWriter
+        from tournaments.store import StoreWriter
 
         self.writer = StoreWriter(store)
         self.tag = tag
 
     def on_event(self, event: Any) -> None:
-        from arena.match import MatchEnded
+        from agents.match import MatchEnded
 
         if isinstance(event, MatchEnded):
             event.result.tag = self.tag

@@ -2,7 +2,7 @@
 
 Home leads to four screens: Watch (agents play each other, live), Play (you
 against an agent), Training (start or follow a run) and Agents (everything
-that can be seated). Every game shown is played by arena.match.play_match in
+that can be seated). Every game shown is played by agents.match.play_match in
 a worker thread and stored like any other.
 """
 

@@ -40,7 +40,7 @@ class AgentEntry:
 
 def _meta(directory: Path) -> dict[str, Any] | None:
     """meta.json of a checkpoint, or of a run's best (else last) checkpoint."""
-    from arena.errors import UserError
+    from games.errors import UserError
     from games.inputs import read_bounded
 
     for candidate in (directory, directory / "best", directory / "last"):
@@ -104,7 +104,7 @@ def list_agents(settings: Settings, runs_dir: Path, models_dir: Path = MODELS_DI
 def fits(entry: AgentEntry, game: GameSpec) -> bool:
     """Whether `entry` can play `game` (as far as can be told without building it)."""
     if entry.game == "go":
-        return game.id.startswith("go")
+        return game.is_go
     if entry.game is not None:
         return entry.game == game.id
     if entry.needs_state:

@@ -92,7 +92,7 @@ def chart_series(standings: dict[str, Any], mode: str
 
 def is_league_spec(path: Path) -> bool:
     """True if the YAML file at `path` describes a league (it has `learners`)."""
-    from arena.errors import UserError
+    from games.errors import UserError
     from games.inputs import load_yaml, read_text_bounded
 
     try:  # bounded and with aliases limited, as the league command reads it

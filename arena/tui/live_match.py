@@ -3,7 +3,7 @@
 The app never plays a game itself. It builds a `LiveMatch`, runs `LiveMatch.run`
 in a Textual thread worker, and hears about the game through messages posted
 to a target widget (thread-safe: Textual's `post_message` hands them to the
-app's event loop). The worker drives `arena.match.play_match`, the same loop
+app's event loop). The worker drives `agents.match.play_match`, the same loop
 `arena match` uses, so a game watched or played in the app is stored like any
 other.
 
@@ -28,8 +28,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from agents.base import Agent, Insight, MatchContext, Resignation
-from arena.errors import UserError
-from arena.match import Event, MatchEnded, MatchResult, MatchStarted, Move, MovePlayed, play_match
+from games.errors import UserError
+from agents.match import Event, MatchEnded, MatchResult, MatchStarted, Move, MovePlayed, play_match
 from games.registry import GameSpec
 from games.state import GameState
 
@@ -336,8 +336,8 @@ class _Recorder:
     def __init__(self, live: LiveMatch):
         self.live = live
         self.sgf: Any = None
-        if live.game.id.startswith("go") and live.game.new_state is not None:
-            from games.go.sgf import SgfWriter
+        if live.game.is_go and live.game.new_state is not None:
+            from tournaments.recording import SgfWriter
 
             self.sgf = SgfWriter(live.data_dir / "sgf")
 
@@ -352,7 +352,7 @@ class _Recorder:
         self.live.result = result
         if result.status == "abandoned" and (not self.live.record_abandoned or not result.moves):
             return
-        from arena.store import Store
+        from tournaments.store import Store
 
         store = Store(self.live.store_path)  # opened in this thread: sqlite objects stay in theirs
         try:

@@ -87,7 +87,7 @@ class RunStatus:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    from arena.errors import UserError
+    from games.errors import UserError
     from games.inputs import read_bounded
 
     try:  # bounded: an endless file (a link to /dev/zero) reads as none
@@ -153,7 +153,7 @@ def gather_runs(runs_dir: Path, opened: list[Path]) -> list[Path]:
 
 def load_opened(data_dir: Path) -> list[Path]:
     """The paths opened on the Training screen in earlier sessions (that still exist)."""
-    from arena.errors import UserError
+    from games.errors import UserError
     from games.inputs import read_bounded
 
     try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena.store import Store, StoredMatch
+from tournaments.store import Store, StoredMatch
 
 #: Recent games shown under the standings.
 RECENT_GAMES = 12
@@ -239,7 +239,7 @@ def replay_positions(match: StoredMatch) -> list[Any] | None:
 
     Promises: len(result) == len(match.moves) + 1 and result[-1] is the final position.
     """
-    from arena.errors import UserError
+    from games.errors import UserError
     from games.registry import resolve_game
 
     try:

@@ -55,7 +55,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
 
-    from arena.match import MatchEnded, MovePlayed
+    from agents.match import MatchEnded, MovePlayed
     from arena.window import play, watch
     from arena.window.view import DEFAULT_SIZE, WindowView, init_pygame
     from games.registry import resolve_game

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from agents.base import Agent, MatchContext
-from arena.errors import UserError
-from arena.match import (
+from games.errors import UserError
+from agents.match import (
     MatchEnded,
     MatchResult,
     MatchStarted,
@@ -337,13 +337,9 @@ def _settings(settings: Any) -> Any:
 def _observers(store: Any, game: Any, settings: Any, window: WindowObserver,
                extra: Sequence[Observer]) -> list[Any]:
     """The store's writer first (the SGF writer names files by its id), then the window."""
-    from arena.store import StoreWriter
+    from tournaments.recording import recorders
 
-    observers: list[Any] = [StoreWriter(store)]
-    if game.id.startswith("go") and game.new_state is not None:
-        from games.go.sgf import SgfWriter
-
-        observers.append(SgfWriter(settings.data_dir / "sgf"))
+    observers: list[Any] = recorders(store, game, settings.data_dir)
     observers.append(window)
     observers.extend(extra)
     return observers
@@ -377,7 +373,7 @@ def watch(game_id: str, agent_refs: list[str], speed: float = 1.0, games: int = 
     WindowView, e.g. on an off-screen Surface) and extra `observers` are for
     tests and other front ends.
     """
-    from arena.store import Store
+    from tournaments.store import Store
     from games.registry import resolve_game
 
     settings = _settings(settings)
@@ -456,7 +452,7 @@ def play(game_id: str, opponent_ref: str | None, human_first: bool = True, *,
     game or opponent, or a game the window cannot take moves for, before any
     window opens.
     """
-    from arena.store import Store
+    from tournaments.store import Store
     from arena.window.painters import painter_for
     from games.registry import resolve_game
 
@@ -507,7 +503,7 @@ def play(game_id: str, opponent_ref: str | None, human_first: bool = True, *,
     if single:
         scene.hint = "Esc quit"
     else:
-        keys = "P pass · " if game.id.startswith("go") else ""
+        keys = "P pass · " if game.is_go else ""
         scene.hint = f"Click to move · {keys}U undo · R R resign · H heat map · Esc quit"
     window = WindowObserver(view)
     all_observers = _observers(store, game, settings, window, observers)

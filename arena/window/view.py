@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.errors import UserError
+from games.errors import UserError
 from arena.window import theme
 from arena.window.hud import HudLayout, Scene, draw_hud
 from arena.window.painters import Heat, Painter, painter_for

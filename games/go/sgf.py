@@ -1,22 +1,21 @@
-"""SGF for Go: finished matches written as SGF files, SGF files read back.
+"""SGF for Go: reading files, and the coordinates and texts SGF and GTP share.
 
-Writing: `match_sgf` turns a Go match's result into SGF bytes, and the
-`SgfWriter` observer writes ``<match_id>.sgf`` into a directory for every Go
-match that ends. Reading: `read_sgf` gives the size, komi, setup stones,
-moves and result of a file; `SgfGame.to_state` builds the GoState after them.
+`read_sgf` gives the size, komi, setup stones, moves and result of a file;
+`SgfGame.to_state` builds the GoState after them. Writing a finished match as
+SGF is the recording layer's (tournaments/recording.py), since it needs the
+match loop's results.
 
 Any file that cannot be used (unparsable, not Go, a size outside 5..19, a
 point off the board, an illegal move or setup) raises UserError with one line
 naming the file and what is wrong.
 
 SGF coordinates (sgfmill's (row, col)) count rows from the BOTTOM; Arena's
-actions count them from the TOP. All conversions go through `_to_point` and
+actions count them from the TOP. All conversions go through `to_point` and
 `_to_action`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,22 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from arena import __version__
-from arena.errors import UserError
-from arena.match import Event, MatchEnded, MatchResult, MatchStarted
-from games.fileio import atomic_write
+from games.errors import UserError
 from games.go.state import GoState
 
 MIN_SIZE, MAX_SIZE = 5, 19
 COLOURS = ("b", "w")  # sgfmill's colour names, indexed by Arena's player (0 black)
 
 
-def is_go_game(game_id: str) -> bool:
-    """True for the ids of Go games (go5 ... go19)."""
-    return game_id.startswith("go")
-
-
-def _to_point(action: int, size: int) -> tuple[int, int] | None:
+def to_point(action: int, size: int) -> tuple[int, int] | None:
     if action == size * size:
         return None
     row, col = divmod(action, size)
@@ -121,117 +112,6 @@ def ready_to_move(state: GoState, colour: int) -> GoState:
 
 def _label(action: int, size: int) -> str:
     return GoState(size).action_label(action) if 0 <= action <= size * size else str(action)
-
-
-# -- writing --------------------------------------------------------------------------------
-
-
-def result_text(result: MatchResult, final: GoState | None) -> str | None:
-    """SGF's RE for a finished match: the score, or B+R / B+T / B+F, or Void; None if unknown.
-
-    A resignation is +R; a forfeit is a time loss (+T) when the agent overran
-    its time, else +F.
-    """
-    if result.status == "abandoned":
-        return "Void"
-    resigned = getattr(result, "resign_player", None)
-    if resigned is not None:
-        return f"{'W' if resigned == 0 else 'B'}+R"
-    if result.forfeit_player is not None:
-        winner = "W" if result.forfeit_player == 0 else "B"
-        reason = (result.forfeit_reason or "").lower()
-        how = "T" if "time per move" in reason else "F"
-        return f"{winner}+{how}"
-    if final is not None and (final.is_terminal() or result.truncated):
-        return score_text(final.score())  # a game the move cap stopped is scored as it stands
-    return None
-
-
-def match_sgf(result: MatchResult, start: GoState) -> bytes:
-    """SGF (FF[4]) of a Go match from `start` (the game's empty board, its komi and move cap).
-
-    Holds GM SZ KM PB PW DT RU AP, RE (see `result_text`) and the moves; a
-    forfeit's reason goes in GC. Raises ValueError if the recorded moves are
-    not a legal game from `start`.
-    """
-    from sgfmill import sgf
-
-    size = start.size
-    game = sgf.Sgf_game(size)
-    root = game.get_root()
-    root.set("KM", float(start.komi))
-    root.set("AP", ("Arena", __version__))
-    root.set("RU", "Tromp-Taylor")
-    names = list(result.agents) + ["?", "?"]
-    root.set("PB", names[0])
-    root.set("PW", names[1])
-    root.set("DT", time.strftime("%Y-%m-%d", time.localtime(result.started_at)))
-    # Replayed on the game's own start, so a game ended by its move cap is
-    # terminal here too and scored as the match scored it.
-    state = start.copy()
-    for move in result.moves:
-        action = int(move.action)
-        node = game.extend_main_sequence()
-        node.set_move(COLOURS[move.player], _to_point(action, size))
-        state.play_as(action, move.player)
-    re = result_text(result, state)
-    if re is not None:
-        root.set("RE", re)
-    if result.forfeit_reason and result.forfeit_player is not None:
-        root.set("GC", f"{names[result.forfeit_player]} forfeited: {result.forfeit_reason}")
-    elif getattr(result, "resign_player", None) is not None:
-        said = result.resign_reason
-        root.set("GC", f"{names[result.resign_player]} resigned"
-                       + (f": {said}" if said and said != "resigned" else ""))
-    return game.serialise()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one.
-
-    The file gets the mode of any new file (0644 under umask 022), not mkstemp's 0600.
-    """
-    atomic_write(path, data)
-
-
-class SgfWriter:
-    """Observer: writes ``<match_id>.sgf`` into `directory` when a Go match ends.
-
-    It must come after the store's StoreWriter among the observers: the file
-    is named by the stored match id (by the match's uid if it was not stored).
-    """
-
-    wants_moves = False
-
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-        self._games: dict[str, Any] = {}  # uid -> GameSpec, between start and end
-        self.written: list[Path] = []
-
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, MatchStarted):
-            if is_go_game(event.game.id) and event.game.new_state is not None:
-                self._games[event.uid] = event.game
-        elif isinstance(event, MatchEnded):
-            spec = self._games.pop(event.result.uid, None)
-            if spec is None:
-                return
-            result = event.result
-            name = str(result.match_id) if result.match_id is not None else result.uid
-            path = self.directory / f"{name}.sgf"
-            try:
-                write_atomic(path, match_sgf(result, spec.new_state()))
-            except OSError as exc:  # a full disk, a data_dir/sgf that is a file: one line
-                why = "disk full" if exc.errno == 28 else exc.strerror or str(exc)
-                stored = (f" (match {result.match_id} is stored)"
-                          if result.match_id is not None else "")
-                raise UserError(f"cannot write the SGF file {path}: {why}{stored}") from None
-            self.written.append(path)
-
-
-def sgf_path(data_dir: str | Path, match_id: int) -> Path:
-    """Where the SgfWriter of `arena match` puts a match's SGF file."""
-    return Path(data_dir) / "sgf" / f"{match_id}.sgf"
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from arena.store import StoredMatch
+from tournaments.store import StoredMatch
 
 _DESTINATIONS = [
     ("watch", "Watch", "agents play each other, live, thinking aloud"),
@@ -104,7 +104,7 @@ class HomeScreen(Screen):
         if not path.exists():
             self._fill([])
             return
-        from arena.store import Store
+        from tournaments.store import Store
 
         store = Store(path)
         try:

@@ -22,8 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select
 
 from agents.base import Insight
-from arena.errors import UserError
-from arena.match import Move
+from games.errors import UserError
+from agents.match import Move
 from arena.tui.catalog import agents_for, board_games, build_agent, list_agents, option_label
 from arena.tui.live_match import LiveEnded, LiveMatch, LiveStarted, LiveTurn, PersonAgent
 from arena.tui.widgets.board import BoardView

@@ -30,9 +30,9 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from arena.errors import UserError
-from arena.match import Move
-from arena.store import StoredMatch
+from games.errors import UserError
+from agents.match import Move
+from tournaments.store import StoredMatch
 from arena.tui.league_view import is_league_spec, list_league_names, start_league_runner
 from arena.tui.tournament_view import (
     TournamentSnapshot,

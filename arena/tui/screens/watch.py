@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select
 
-from arena.errors import UserError
+from games.errors import UserError
 from arena.tui.catalog import agents_for, build_agent, list_agents, option_label, watchable_games
 from arena.tui.live_match import LiveEnded, LiveMatch, LiveStarted, Pacer, speed_text
 from arena.tui.widgets.frame import FrameView

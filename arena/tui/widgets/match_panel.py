@@ -15,8 +15,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from agents.base import Insight
-from arena.match import MatchResult, Move
-from arena.store import StoredMatch
+from agents.match import MatchResult, Move
+from tournaments.store import StoredMatch
 from arena.tui.live_match import (
     LiveEnded,
     LiveMatch,

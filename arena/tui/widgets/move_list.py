@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from arena.match import Move
+from agents.match import Move
 
 
 class MoveList(Widget):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agents.base import Agent
-from arena.match import play_match
-from arena.stats import mean_ci95
+from agents.match import play_match
+from agents.stats import mean_ci95
 from games.registry import GameSpec, resolve_game
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from agents.base import shown_value, Agent, Insight, MatchContext, Resignation
 from agents.isolation import AgentFailed, IsolatedAgent, exit_code
 from agents.registry import check_game
-from arena.errors import UserError
+from games.errors import UserError
 from games.registry import GameSpec
 
 

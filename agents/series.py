@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.base import Agent
-from arena.errors import UserError
-from arena.match import HarnessFault, MatchResult, Observer, play_match
-from arena.stats import mean_ci95
+from games.errors import UserError
+from agents.match import HarnessFault, MatchResult, Observer, play_match
+from agents.stats import mean_ci95
 from games.registry import GameSpec
 
 
@@ -111,7 +111,7 @@ def run_series(
 ) -> SeriesResult:
     """Play `games` games; entrant k plays seat (k + i) mod players in game i.
 
-    A game the harness voids (arena.match.HarnessFault: a seat was starved of
+    A game the harness voids (agents.match.HarnessFault: a seat was starved of
     CPU) is played again, up to VOID_ATTEMPTS times; `on_void` hears each.
     """
     entrants = [EntrantStats(name) for name in names]

@@ -32,6 +32,7 @@ from typing import IO, Any
 
 from agents.base import Agent, MatchContext, SearchAgent, shown_value
 from games.go.sgf import ready_to_move, score_text
+from games.registry import go_size
 from games.go.state import GoState
 
 PROTOCOL_VERSION = 2
@@ -158,7 +159,7 @@ class GtpEngine:
     def _context(self, colour: int) -> MatchContext:
         from gymnasium.spaces import Discrete
 
-        from arena.match import agent_seed
+        from agents.match import agent_seed
         from games.registry import GameSpec
 
         size, komi = self.size, self.komi
@@ -266,7 +267,7 @@ class GtpEngine:
         return self.engine_name
 
     def _cmd_version(self, args: list[str]) -> str:
-        from arena import __version__
+        from games import __version__
 
         return __version__
 
@@ -288,8 +289,7 @@ class GtpEngine:
             raise GtpError("unacceptable size")
         # A model trained on go<N> plays that board only (agents.registry sets trained_on).
         trained = getattr(self.agent, "trained_on", None)
-        if (isinstance(trained, str) and trained.startswith("go") and trained[2:].isdigit()
-                and int(trained[2:]) != size):
+        if isinstance(trained, str) and go_size(trained) not in (None, size):
             raise GtpError(f"unacceptable size (the agent was trained on {trained})")
         self.size = size
         self._new_game()
@@ -329,7 +329,7 @@ class GtpEngine:
 
     def _cmd_genmove(self, args: list[str]) -> str:
         from agents.isolation import AgentFailed, exit_code
-        from arena.match import MoveClock, MoveTimeout
+        from agents.match import MoveClock, MoveTimeout
 
         self._arity(args, 1)
         colour = parse_colour(args[0])

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arena.errors import UserError
-from arena.match import Event, MatchEnded, MatchResult
+from games.errors import UserError
+from agents.match import Event, MatchEnded, MatchResult
 
 SCHEMA_VERSION = 4
 
@@ -282,7 +282,7 @@ class Store:
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                from arena.errors import UserError
+                from games.errors import UserError
 
                 raise UserError(f"store '{self.path}' was written by a newer Arena "
                                 f"(schema {version}, this one reads {SCHEMA_VERSION})")
@@ -405,13 +405,16 @@ class Store:
 
 
 class StoreWriter:
-    """Observer that records every ended match (abandoned ones too)."""
+    """Observer that records every ended match (abandoned ones too), under `tag` if given."""
 
     wants_moves = False
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, tag: str | None = None):
         self.store = store
+        self.tag = tag
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, MatchEnded):
+            if self.tag is not None:
+                event.result.tag = self.tag
             self.store.record(event.result)
