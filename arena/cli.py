@@ -422,7 +422,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_command(args, settings)
     if command == "league":
-        from tournaments.league_commands import run_command as run_league_command
+        from tournaments.league.commands import run_command as run_league_command
 
         return run_league_command(args, settings)
     if command == "demo":

@@ -14,7 +14,7 @@ from conftest import ARENA, ROOT
 from agents.checkpoint import atomic_save_tensors, atomic_write_json, write_meta
 from games.fileio import atomic_write, new_file_mode, umask
 from games.fileio import atomic_write as write_atomic
-from tournaments import league_export
+from tournaments.league import export as league_export
 
 
 def _mode(path: Path) -> int:

@@ -272,7 +272,7 @@ def test_a_huge_schedule_is_refused_within_memory_before_anything_is_stored(
 
 
 def test_a_huge_league_is_refused(tmp_path):
-    from tournaments.league_spec import parse_league_spec
+    from tournaments.league.spec import parse_league_spec
 
     base = {"name": "l", "game": "tictactoe", "references": ["random"],
             "learners": [{"name": "a", "algo": "ppo"}]}
@@ -311,7 +311,7 @@ def test_run_files_that_never_end_are_skipped_within_memory(tmp_path, address_li
 
 
 def test_a_league_spec_error_quoting_a_huge_value_stays_short():
-    from tournaments.league_spec import parse_league_spec
+    from tournaments.league.spec import parse_league_spec
 
     spec = {"name": "l", "game": "tictactoe", "references": ["random"],
             "learners": [{"name": "a" * 100_000, "algo": "ppo"}]}

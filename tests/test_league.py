@@ -8,7 +8,6 @@ import math
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -17,11 +16,11 @@ import pytest
 import torch
 import yaml
 from conftest import ARENA, ROOT, run_arena
-from tournament_support import db_rows, done_games, wait_for_more_done
+from tournament_support import db_rows, done_games, old_store, tables, wait_for_more_done
 
 from arena.config import load_settings
 from games.errors import UserError
-from tournaments.league import (
+from tournaments.league.runner import (
     LeagueLock,
     pfsp_distribution,
     pfsp_sampler,
@@ -30,7 +29,7 @@ from tournaments.league import (
     save_swapped,
     state_dir,
 )
-from tournaments.league_spec import check_league, load_league_spec, parse_league_spec
+from tournaments.league.spec import check_league, load_league_spec, parse_league_spec
 
 torch.set_num_threads(1)
 
@@ -116,20 +115,14 @@ def test_cli_spec_error_is_one_line_and_exit_code_2(tmp_path, config):
 
 
 def test_a_schema_2_store_gets_the_league_tables_and_keeps_its_tournaments(tmp_path):
-    from tournaments.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, Store
+    from tournaments.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA + MIGRATIONS[2] + "PRAGMA user_version = 2;")
-    conn.execute("INSERT INTO tournaments (name, game, format, spec, fingerprint, created_at) "
-                 "VALUES ('t', 'tictactoe', 'round-robin', '{}', 'f', 0)")
-    conn.commit()
-    conn.close()
-    store = Store(path)
+    store = old_store(tmp_path / "old.db", SCHEMA + MIGRATIONS[2], 2,
+                      "INSERT INTO tournaments (name, game, format, spec, fingerprint, "
+                      "created_at) VALUES ('t', 'tictactoe', 'round-robin', '{}', 'f', 0)")
     assert SCHEMA_VERSION >= 3
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"leagues", "league_players", "league_games", "league_ratings"} <= tables
+    assert {"leagues", "league_players", "league_games", "league_ratings"} <= tables(store)
     assert store.conn.execute("SELECT name FROM tournaments").fetchall() == [("t",)]
     store.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from tournament_support import old_store, tables
 
 from agents.registry import make_agent
 from games.errors import UserError
@@ -17,17 +18,12 @@ from tournaments.spec import parse_spec
 
 def test_a_schema_1_store_is_migrated_and_keeps_its_matches(tmp_path):
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA + "PRAGMA user_version = 1;")
-    conn.execute("INSERT INTO matches (uid, game, seed, started_at, duration_s, status, plies, "
-                 "truncated) VALUES ('u1', 'tictactoe', 4, 0, 0, 'finished', 0, 0)")
-    conn.commit()
-    conn.close()
-    store = Store(path)
+    store = old_store(path, SCHEMA, 1,
+                      "INSERT INTO matches (uid, game, seed, started_at, duration_s, status, "
+                      "plies, truncated) VALUES ('u1', 'tictactoe', 4, 0, 0, 'finished', 0, 0)")
     assert SCHEMA_VERSION >= 2
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"tournaments", "tournament_participants", "tournament_games"} <= tables
+    assert {"tournaments", "tournament_participants", "tournament_games"} <= tables(store)
     assert store.get_match(1).uid == "u1" and store.count() == 1
     store.close()
     Store(path).close()  # opening a current store again changes nothing

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import run_arena
 from rich.text import Text
 from textual.widgets import DataTable, OptionList
+from tournament_support import spec_folder, wait_for
 
 from arena.config import load_settings
 from arena.tui.app import ArenaApp
@@ -32,32 +31,20 @@ NAME = "tui-league"
 
 @pytest.fixture
 def spec_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "specs"
-    folder.mkdir()
-    spec = {"name": NAME, "game": "tictactoe",
-            "learners": [{"name": "az", "algo": "alphazero", "preset": "tictactoe",
-                          "set": {"blocks": 1, "channels": 8, "value_hidden": 8, "sims": 8,
-                                  "parallel": 8, "games_per_generation": 8, "train_steps": 10,
-                                  "batch_size": 32, "window": 2000, "play_sims": 8}}],
-            "references": ["random", "greedy"], "rounds": 2, "steps_per_round": 40,
-            "games_per_round": 4, "seed": 5, "device": "cpu", "concurrency": 1,
-            "threads": 1}
-    (folder / f"{NAME}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return folder
-
-
-async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
+    return spec_folder(
+        tmp_path, name=NAME, game="tictactoe",
+        learners=[{"name": "az", "algo": "alphazero", "preset": "tictactoe",
+                   "set": {"blocks": 1, "channels": 8, "value_hidden": 8, "sims": 8,
+                           "parallel": 8, "games_per_generation": 8, "train_steps": 10,
+                           "batch_size": 32, "window": 2000, "play_sims": 8}}],
+        references=["random", "greedy"], rounds=2, steps_per_round=40, games_per_round=4,
+        seed=5, device="cpu", concurrency=1, threads=1)
 
 
 def test_league_view_shows_a_real_league_and_the_tournaments_screen_lists_it(config, tmp_path,
                                                                            spec_dir):
-    from tournaments.league import run_league
-    from tournaments.league_spec import load_league_spec
+    from tournaments.league.runner import run_league
+    from tournaments.league.spec import load_league_spec
 
     spec = load_league_spec(spec_dir / f"{NAME}.yaml")
     run_league(spec, load_settings(), rounds=1, stream=None)  # the league so far: one round
@@ -77,11 +64,12 @@ def test_league_view_shows_a_real_league_and_the_tournaments_screen_lists_it(con
             assert isinstance(app.screen, LeagueScreen)
             view = app.screen
             assert view.league == NAME
-            await wait_for(pilot, lambda: view.snapshot is not None)
+            await wait_for(pilot, lambda: view.snapshot is not None, timeout=120.0, step=0.05)
             assert view.snapshot.rounds_done == view.snapshot.rounds == 1
             # The league goes on to the spec's 2 rounds while the view is open: it follows.
             await asyncio.to_thread(run_league, spec, load_settings(), stream=None)
-            await wait_for(pilot, lambda: view.snapshot.rounds_done == 2)
+            await wait_for(pilot, lambda: view.snapshot.rounds_done == 2, timeout=120.0,
+                           step=0.05)
             assert view.snapshot.finished
             data = view.snapshot.standings
             table = view.query_one("#l-table", DataTable)

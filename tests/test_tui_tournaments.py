@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
 from conftest import run_arena
-from tournament_support import write_spec
+from tournament_support import spec_folder, wait_for
 
 from arena.config import load_settings
 from tournaments.store import Store
@@ -32,24 +31,14 @@ NAME = "tui-ttt"
 @pytest.fixture
 def spec_dir(tmp_path: Path) -> Path:
     """A folder holding one spec: tic-tac-toe, three agents (mcts slow enough, ~0.2 s a game, to be seen playing), 4 games a pairing, one at a time."""
-    folder = tmp_path / "specs"
-    folder.mkdir()
-    write_spec(folder, name=NAME, game="tictactoe",
-               participants=["random", "greedy", {"name": "mcts", "agent": "mcts:sims=4000"}],
-               games_per_pairing=4, concurrency=1, seed=0)
-    return folder
+    return spec_folder(tmp_path, name=NAME, game="tictactoe",
+                       participants=["random", "greedy",
+                                     {"name": "mcts", "agent": "mcts:sims=4000"}],
+                       games_per_pairing=4, concurrency=1, seed=0)
 
 
 def make_app(tmp_path: Path) -> ArenaApp:
     return ArenaApp(load_settings(), runs_dir=tmp_path / "runs", models_dir=tmp_path / "none")
-
-
-async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.02)
 
 
 def final_position(match_id: int):

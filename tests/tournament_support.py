@@ -1,4 +1,5 @@
-"""Shared by the tournament tests: writing spec files, opening the store they filled."""
+"""Shared by the tournament and league tests: writing spec files, opening the store they
+filled, making an older Arena's store, waiting on a Textual app."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from tournaments.store import Store
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FAULTS = FIXTURES / "tournament_faults.py"
 FAULTY = FIXTURES / "faulty_agents.py"
@@ -20,6 +23,14 @@ def write_spec(directory: Path, **fields: Any) -> Path:
     path = Path(directory) / f"{fields['name']}.yaml"
     path.write_text(yaml.safe_dump(fields, sort_keys=False))
     return path
+
+
+def spec_folder(tmp_path: Path, **fields: Any) -> Path:
+    """A folder `specs` in `tmp_path` holding one spec file with these fields."""
+    folder = Path(tmp_path) / "specs"
+    folder.mkdir()
+    write_spec(folder, **fields)
+    return folder
 
 
 def fault(cls: str, **params: Any) -> str:
@@ -35,6 +46,23 @@ def db_rows(db: Path, sql: str, *args: Any) -> list[tuple]:
         return conn.execute(sql, args).fetchall()
     finally:
         conn.close()
+
+
+def old_store(path: Path, script: str, version: int, *inserts: str) -> Store:
+    """The store at `path` as an older Arena left it (its `script` run, schema `version`,
+    these rows inserted), opened now: migrated to the current schema."""
+    conn = sqlite3.connect(path)
+    conn.executescript(script + f"PRAGMA user_version = {version};")
+    for sql in inserts:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    return Store(path)
+
+
+def tables(store: Store) -> set[str]:
+    """The names of the store's tables."""
+    return {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def games_by_status(db: Path, name: str) -> dict[str, int]:
@@ -62,3 +90,12 @@ def wait_for_more_done(db: Path, table: str, before: int, proc: subprocess.Popen
     deadline = time.time() + timeout_s
     while done_games(db, table) <= before and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
+
+
+async def wait_for(pilot: Any, condition: Any, timeout: float = 30.0, step: float = 0.02) -> None:
+    """Let the app run (Textual's Pilot) until `condition()` holds, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(step)

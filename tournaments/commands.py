@@ -4,19 +4,31 @@
 plain line every few seconds): games done/total, games/s, ETA and the current
 leader. Ctrl-C stops it; every finished game is already stored, and the same
 command resumes.
+
+`Verbs` (under "what the tournament and league commands share") holds the
+verbs; `arena league` (tournaments/league/commands.py) declares its own parts
+for them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tournaments.store import Store
-from tournaments.common import dispatch, fmt, name_of, print_or_json, with_store
+from games.errors import UserError
+
+if TYPE_CHECKING:
+    from tournaments.store import Store
+
+T = TypeVar("T")
+Verb = Callable[[argparse.Namespace, Any], int]
 
 #: Seconds between progress lines when stderr is not a terminal.
 PLAIN_PROGRESS_EVERY_S = 5.0
@@ -24,12 +36,129 @@ PLAIN_PROGRESS_EVERY_S = 5.0
 
 def run_command(args: argparse.Namespace, settings: Any) -> int:
     """Dispatch `arena tournament ACTION`."""
-    return dispatch(args.tournament_action, "tournament", {
-        "run": lambda: _run(args, settings),
-        "show": lambda: _show(args, settings),
-        "export": lambda: _export(args, settings),
-        "list": lambda: _list(args, settings),
-    })
+    return TOURNAMENT.dispatch(args.tournament_action, args, settings)
+
+
+# -- what the tournament and league commands share -------------------------------------------
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """`module.name`, imported when called: each verb imports only the modules it needs."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+@dataclass(frozen=True)
+class Verbs:
+    """`arena WHAT run | show | export | list` for one kind of stored thing.
+
+    A tournament (TOURNAMENT below) and a league (tournaments/league/commands.py)
+    differ in their parts; the verbs around them are these. `what` is the word a
+    message uses for the thing ("tournament" or "league").
+    """
+
+    what: str
+    run: Verb  # `arena WHAT run SPEC`
+    load: Callable[[str], Any]  # a spec file -> its spec
+    require: Callable[[Store, str], Any]  # a name -> its record; a UserError if none
+    standings: Callable[[Store, Any], dict[str, Any]]  # a record -> what `show` prints
+    show_standings: Callable[[dict[str, Any]], None]
+    write: Callable[..., dict[str, Any]]  # (store, record, out, chart=) -> the files written
+    show_written: Callable[[dict[str, Any], Path], None]  # (those files, out): its own lines
+    rows: Callable[[Store], list[dict[str, Any]]]  # `list`'s rows, one per stored thing
+    row_line: Callable[[dict[str, Any], str], str]  # (row, "finished" | "in progress")
+    none_yet: str  # what `list` prints when there are none
+
+    def dispatch(self, action: str, args: argparse.Namespace, settings: Any) -> int:
+        """Run the verb of `action`; an unknown one is a UserError."""
+        verbs: dict[str, Verb] = {"run": self.run, "show": self.show, "export": self.export,
+                                  "list": self.listing}
+        if action not in verbs:
+            raise UserError(f"unknown {self.what} action '{action}'")
+        return verbs[action](args, settings)
+
+    def name_of(self, text: str) -> str:
+        """A name, or the name inside the spec file given instead."""
+        if text.endswith((".yaml", ".yml")) and Path(text).is_file():
+            return self.load(text).name
+        return text
+
+    def standings_of(self, settings: Any, name: str) -> dict[str, Any]:
+        """The standings of the stored one called `name`."""
+        return with_store(settings, self.what,
+                          lambda store: self.standings(store, self.require(store, name)))
+
+    def show(self, args: argparse.Namespace, settings: Any) -> int:
+        """`arena WHAT show NAME [--json]`."""
+        data = self.standings_of(settings, self.name_of(args.name))
+        return print_or_json(data, args.json, self.show_standings)
+
+    def export(self, args: argparse.Namespace, settings: Any) -> int:
+        """`arena WHAT export NAME --out DIR [--no-chart] [--json]`."""
+        out = Path(args.out)
+        written = with_store(settings, self.what, lambda store: self.write(
+            store, self.require(store, self.name_of(args.name)), out, chart=not args.no_chart))
+
+        def show(written: dict[str, Any]) -> None:
+            print(f"standings: {written['standings_csv']}, {written['standings_json']}")
+            self.show_written(written, out)
+            if written["chart"]:
+                print(f"chart: {written['chart']}")
+
+        return print_or_json(written, args.json, show)
+
+    def listing(self, args: argparse.Namespace, settings: Any) -> int:
+        """`arena WHAT list [--json]`: none before anything made the store."""
+        rows = with_store(settings, self.what, self.rows) if settings.store_path.exists() else []
+        if args.json:
+            print(json.dumps(rows))
+            return 0
+        if not rows:
+            print(self.none_yet)
+        for r in rows:
+            print(self.row_line(r, "finished" if r["finished"] else "in progress"))
+        return 0
+
+
+def open_store(settings: Any, what: str) -> Store:
+    """The store named in `settings`; a UserError if nothing has made it yet."""
+    if not settings.store_path.exists():
+        raise UserError(f"no store at {settings.store_path}: no {what} has been run yet")
+    from tournaments.store import Store
+
+    return Store(settings.store_path)
+
+
+def with_store(settings: Any, what: str, read: Callable[[Store], T]) -> T:
+    """`read(store)` on the store opened by `open_store`, closed afterwards."""
+    store = open_store(settings, what)
+    try:
+        return read(store)
+    finally:
+        store.close()
+
+
+def print_or_json(data: Any, as_json: bool, show: Callable[[Any], None]) -> int:
+    """`data` as one JSON line, or shown by `show`; exit code 0."""
+    if as_json:
+        print(json.dumps(data))
+    else:
+        show(data)
+    return 0
+
+
+def fmt(value: Any, spec: str = "", none: str = "-") -> str:
+    """`value` formatted by `spec`, or `none` when it is None."""
+    return none if value is None else format(value, spec)
+
+
+def interrupted(stored: str, command: str) -> int:
+    """Exit code 130 after Ctrl-C, saying what is `stored` and that `command` resumes."""
+    print(f"\narena: interrupted; {stored}; `{command}` resumes", file=sys.stderr)
+    return 130
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -114,19 +243,16 @@ class RichProgress:
 
 def _run(args: argparse.Namespace, settings: Any) -> int:
     from tournaments.runner import run_tournament
-    from tournaments.spec import load_spec
 
-    spec = load_spec(args.spec)
+    spec = TOURNAMENT.load(args.spec)
     progress = RichProgress() if sys.stderr.isatty() else PlainProgress()
     try:
         report = run_tournament(spec, settings, source=args.spec, backend=args.backend,
                                 address=args.address, concurrency=args.concurrency,
                                 progress=progress)
     except KeyboardInterrupt:
-        print(f"\narena: interrupted; every finished game is stored; "
-              f"`arena tournament run {args.spec}` resumes", file=sys.stderr)
-        return 130
-    data = _standings(settings, spec.name)
+        return interrupted("every finished game is stored", f"arena tournament run {args.spec}")
+    data = TOURNAMENT.standings_of(settings, spec.name)
     if args.json:
         print(json.dumps({"run": report.to_dict(), "standings": data}))
         return 0
@@ -139,68 +265,25 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 # -- show / list / export --------------------------------------------------------------------
 
 
-def _name_of(text: str) -> str:
-    """A tournament name, or the name inside a spec file given instead."""
-    from tournaments.spec import load_spec
-
-    return name_of(text, load_spec)
-
-
-def _standings(settings: Any, name: str) -> dict[str, Any]:
-    from tournaments.records import require_tournament
-    from tournaments.standings import compute_standings
-
-    return with_store(settings, "tournament",
-                      lambda store: compute_standings(store, require_tournament(store, name)))
-
-
-def _show(args: argparse.Namespace, settings: Any) -> int:
-    return print_or_json(_standings(settings, _name_of(args.name)), args.json, _print_standings)
-
-
-def _list(args: argparse.Namespace, settings: Any) -> int:
+def _rows(store: Store) -> list[dict[str, Any]]:
     from tournaments.records import list_tournaments, status_counts
     from tournaments.schedule import total_games
 
-    if not settings.store_path.exists():
-        rows: list[dict[str, Any]] = []
-    else:
-        store = Store(settings.store_path)
-        try:
-            rows = []
-            for t in list_tournaments(store):
-                counts = status_counts(store, t.id)
-                rows.append({"name": t.name, "game": t.game, "format": t.format,
-                             "done": counts.get("done", 0), "total": total_games(t.spec),
-                             "finished": t.finished_at is not None})
-        finally:
-            store.close()
-    if args.json:
-        print(json.dumps(rows))
-        return 0
-    if not rows:
-        print("no tournaments yet (arena tournament run tournaments/quickstart.yaml)")
-    for r in rows:
-        state = "finished" if r["finished"] else "in progress"
-        print(f"{r['name']}  {r['game']} {r['format']}  {r['done']}/{r['total']} games  {state}")
-    return 0
+    rows = []
+    for t in list_tournaments(store):
+        counts = status_counts(store, t.id)
+        rows.append({"name": t.name, "game": t.game, "format": t.format,
+                     "done": counts.get("done", 0), "total": total_games(t.spec),
+                     "finished": t.finished_at is not None})
+    return rows
 
 
-def _export(args: argparse.Namespace, settings: Any) -> int:
-    from tournaments.export import export_tournament
-    from tournaments.records import require_tournament
+def _row_line(r: dict[str, Any], state: str) -> str:
+    return f"{r['name']}  {r['game']} {r['format']}  {r['done']}/{r['total']} games  {state}"
 
-    out = Path(args.out)
-    written = with_store(settings, "tournament", lambda store: export_tournament(
-        store, require_tournament(store, _name_of(args.name)), out, chart=not args.no_chart))
 
-    def show(written: dict[str, Any]) -> None:
-        print(f"standings: {written['standings_csv']}, {written['standings_json']}")
-        print(f"games: {len(written['games'])} file(s) in {out / 'games'}")
-        if written["chart"]:
-            print(f"chart: {written['chart']}")
-
-    return print_or_json(written, args.json, show)
+def _print_written(written: dict[str, Any], out: Path) -> None:
+    print(f"games: {len(written['games'])} file(s) in {out / 'games'}")
 
 
 # -- printing --------------------------------------------------------------------------------
@@ -244,3 +327,12 @@ def _print_standings(data: dict[str, Any]) -> None:
         print(f"... and {len(data['forfeits']) - 10} more forfeits (--json lists them all)")
     for v in data["void_games"]:
         print(f"void game {v['key']} after {v['attempts']} attempts: {v['reason']}")
+
+
+TOURNAMENT = Verbs(
+    what="tournament", run=_run, load=lazy("tournaments.spec", "load_spec"),
+    require=lazy("tournaments.records", "require_tournament"),
+    standings=lazy("tournaments.standings", "compute_standings"),
+    show_standings=_print_standings, write=lazy("tournaments.export", "export_tournament"),
+    show_written=_print_written, rows=_rows, row_line=_row_line,
+    none_yet="no tournaments yet (arena tournament run tournaments/quickstart.yaml)")

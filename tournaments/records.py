@@ -17,28 +17,100 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 from games.errors import UserError
-from tournaments.store import Store
-from tournaments.common import (
-    StoredGame,
-    count_by_status,
-    first_difference,
-    game_rows,
-    outcome_score,
-    require_named,
-)
 from tournaments.schedule import PlannedGame, plan_games, plan_swiss_round
 from tournaments.spec import SCHEDULE_FIELDS, TournamentSpec
+from tournaments.store import Store
+
+T = TypeVar("T")
 
 FINAL_STATUSES = ("done", "bye", "skipped", "void")
 
+# -- what the tournament and league tables share (tournaments/league/records.py imports it) --
+
+
+class Tagged:
+    """A stored tournament or league, whose matches carry the tag ``<TAG>:<name>``."""
+
+    TAG: ClassVar[str]
+    name: str
+
+    @property
+    def tag(self) -> str:
+        """The tag of its matches in the store's matches table."""
+        return f"{self.TAG}:{self.name}"
+
 
 @dataclass
-class TournamentRecord:
+class StoredGame:
+    """A planned game as stored (tournament_games, league_games)."""
+
+    key: str
+    ordinal: int
+    round: int
+    seats: list[str]
+    seed: int
+    status: str
+    match_id: int | None
+    attempts: int
+
+
+def require_named(record: T | None, name: str, what: str, store: Store,
+                  known: Iterable[str]) -> T:
+    """`record`; if it is None, a UserError naming the `known` ones instead."""
+    if record is None:
+        names = ", ".join(known) or "none yet"
+        raise UserError(f"no {what} named '{name}' in {store.path} (known: {names})")
+    return record
+
+
+def first_difference(old: dict[str, Any], new: dict[str, Any],
+                     fields: Iterable[str]) -> str | None:
+    """"field 'F' was OLD, now NEW" for the first of `fields` that differs, or None."""
+    for name in fields:
+        if old[name] != new[name]:
+            return f"field '{name}' was {json.dumps(old[name])}, now {json.dumps(new[name])}"
+    return None
+
+
+def count_by_status(store: Store, table: str, owner_column: str, owner: int) -> dict[str, int]:
+    """How many rows of `table` belonging to `owner` there are per status."""
+    rows = store.conn.execute(f"SELECT status, COUNT(*) FROM {table} "
+                              f"WHERE {owner_column} = ? GROUP BY status", (owner,))
+    return dict(rows.fetchall())
+
+
+def game_rows(store: Store, table: str, owner_column: str, owner: int, columns: str,
+              status: str | None = None, round: int | None = None) -> list[tuple]:
+    """`columns` of `owner`'s games in `table`, in order of play (with `status` / in `round`)."""
+    sql = f"SELECT {columns} FROM {table} WHERE {owner_column} = ?"
+    args: list[Any] = [owner]
+    if status is not None:
+        sql += " AND status = ?"
+        args.append(status)
+    if round is not None:
+        sql += " AND round = ?"
+        args.append(round)
+    return store.conn.execute(sql + " ORDER BY ordinal", args).fetchall()
+
+
+def outcome_score(outcome: str) -> float:
+    """Points for an outcome: 1 a win, 1/2 a draw, 0 a loss."""
+    return 1.0 if outcome == "win" else 0.5 if outcome == "draw" else 0.0
+
+
+# -- tournaments -----------------------------------------------------------------------------
+
+
+@dataclass
+class TournamentRecord(Tagged):
     """A stored tournament."""
 
+    TAG: ClassVar[str] = "tournament"
     id: int
     name: str
     game: str
@@ -47,11 +119,6 @@ class TournamentRecord:
     created_at: float
     finished_at: float | None
     note: str | None
-
-    @property
-    def tag(self) -> str:
-        """The tag of its matches in the store's matches table."""
-        return match_tag(self.name)
 
 
 @dataclass
@@ -71,11 +138,6 @@ class ParticipantRow:
     status: str  # active | withdrawn
     strikes: int  # crashes in a row
     note: str | None
-
-
-def match_tag(name: str) -> str:
-    """The tag a tournament's matches carry."""
-    return f"tournament:{name}"
 
 
 def _row_to_tournament(row: tuple) -> TournamentRecord:

@@ -10,21 +10,19 @@ reference, or mappings ``{name: uct, agent: "mcts:sims=200"}``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from games.errors import UserError, shown
-from tournaments.common import (
-    fingerprint,
-    load_spec_file,
-    plain_references,
-    resolve_spec_game,
-    validate_mapping,
-    with_clock,
-)
+
+M = TypeVar("M", bound=BaseModel)
 
 FORMATS = ("round-robin", "gauntlet", "swiss", "leaderboard")
 
@@ -44,6 +42,121 @@ MAX_ROUNDS = 10_000
 MAX_ATTEMPTS = 100
 #: The most games at once (local processes or Ray tasks).
 MAX_CONCURRENCY = 1_024
+
+
+# -- spec files (a tournament's and a league's alike) ----------------------------------------
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The parsed YAML in the file at `path`; UserError with the line and column if it is bad.
+
+    `what` is the word a message uses for the spec ("tournament" or "league").
+    At most 16 MB is read (an endless file is refused after that), and aliases
+    are limited (games/inputs.py), so no spec can exhaust memory.
+    """
+    from games.inputs import load_yaml, read_text_bounded
+
+    try:
+        text = read_text_bounded(path, "YAML")
+    except FileNotFoundError:
+        raise UserError(f"{what} spec '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
+
+
+def resolve_spec_game(name: str, source: str) -> Any:
+    """The game called `name` (games.registry); a UserError naming `source`'s field if unknown."""
+    from games.registry import resolve_game
+
+    try:
+        return resolve_game(name)
+    except UserError as exc:
+        raise UserError(f"{source}: field 'game': {exc}") from None
+
+
+class SpecFiles(Generic[M]):
+    """How one kind of spec file is read: a YAML mapping validated as `model`, then
+    checked by `check(spec, source)` (against the game, Arena's limits, ...).
+
+    Not a mapping, or a field that fails, is a UserError naming the source and the
+    first bad field (in `describe`'s words); `fields` lists the expected ones.
+    """
+
+    def __init__(self, model: type[M], what: str, fields: str,
+                 describe: Callable[[dict[str, Any]], str],
+                 check: Callable[[M, str], M]):
+        self.model, self.what, self.fields = model, what, fields
+        self.describe, self.check = describe, check
+
+    def parse(self, data: Any, source: str, default_name: str | None = None) -> M:
+        """A validated spec from already-parsed YAML `data` (named `default_name` if it has
+        no name); UserError naming `source` if bad."""
+        if not isinstance(data, dict):
+            raise UserError(f"{source}: expected a mapping of fields ({self.fields}), "
+                            f"got {type(data).__name__}")
+        if "name" not in data and default_name is not None:
+            data = {"name": default_name, **data}
+        try:
+            spec = self.model.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"{source}: {self.describe(exc.errors()[0])}") from None
+        return self.check(spec, source)
+
+    def load(self, path: str | Path) -> M:
+        """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
+        path = Path(path)
+        return self.parse(read_yaml(path, self.what), str(path), default_name=path.stem)
+
+
+def plain_references(value: Any) -> Any:
+    """A bare agent reference names itself: "mcts:sims=200" -> {name: ..., agent: ...}."""
+    if isinstance(value, list):
+        return [{"name": v, "agent": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
+def fingerprint(fields: dict[str, Any]) -> str:
+    """sha256 of `fields` as canonical JSON: equal fingerprints mean equal fields."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class StoredSpec(BaseModel):
+    """What a tournament's and a league's spec share: their first fields (name, game), the
+    fields that fix what is stored (`FIXED`; resuming with any of them changed is refused),
+    their fingerprint, and the clock and move cap that arena.toml fills in."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: Declared by each spec. Its clock fields (time_per_move, max_moves) are its own,
+    #: so that their place in its field order (and so in its error order) stays its own.
+    FIXED: ClassVar[tuple[str, ...]] = ()
+
+    name: str = Field(pattern=NAME_PATTERN)
+    game: str = Field(min_length=1)
+
+    def fixed_fields(self) -> dict[str, Any]:
+        """The `FIXED` fields, as plain JSON values."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return {k: data[k] for k in self.FIXED}
+
+    def fingerprint(self) -> str:
+        """sha256 of `fixed_fields`: equal fingerprints mean the same tournament or league."""
+        return fingerprint(self.fixed_fields())
+
+    def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> Self:
+        """This spec with the clock and move cap filled in from the settings where it has none."""
+        return self.model_copy(update={
+            "time_per_move": self.time_per_move if self.time_per_move is not None
+            else time_per_move,
+            "max_moves": self.max_moves if self.max_moves is not None else max_moves,
+        })
 
 
 class Participant(BaseModel):
@@ -66,13 +179,11 @@ class SprtSpec(BaseModel):
     beta: float = Field(default=0.05, gt=0, lt=0.5, strict=True)
 
 
-class TournamentSpec(BaseModel):
+class TournamentSpec(StoredSpec):
     """What a tournament file holds (after `load_spec`, also checked against the game)."""
 
-    model_config = ConfigDict(extra="forbid")
+    FIXED: ClassVar[tuple[str, ...]] = SCHEDULE_FIELDS
 
-    name: str = Field(pattern=NAME_PATTERN)
-    game: str = Field(min_length=1)
     participants: list[Participant] = Field(min_length=1)
     format: Literal["round-robin", "gauntlet", "swiss", "leaderboard"] = "round-robin"
     #: Games per pairing, colours alternating; single-player: episodes per participant.
@@ -117,19 +228,11 @@ class TournamentSpec(BaseModel):
 
     def schedule_fields(self) -> dict[str, Any]:
         """The fields that fix the schedule and the games, as plain JSON values."""
-        data = self.model_dump(mode="json")
-        return {k: data[k] for k in SCHEDULE_FIELDS}
-
-    def fingerprint(self) -> str:
-        """sha256 of `schedule_fields`: equal fingerprints mean the same tournament."""
-        return fingerprint(self.schedule_fields())
-
-    def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> TournamentSpec:
-        """This spec with the clock and move cap filled in from the settings where it has none."""
-        return with_clock(self, time_per_move, max_moves)
+        return self.fixed_fields()
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_error(error: dict[str, Any]) -> str:
+    """A pydantic error of a spec's field in one line: the field, the problem, the value."""
     location = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"unknown field '{location}'"
@@ -140,18 +243,6 @@ def _describe(error: dict[str, Any]) -> str:
         message = "should be letters, digits, '_', '.' or '-' (at most 64, no spaces)"
     got = shown(error.get("input"))
     return f"field '{location}': {message[0].lower()}{message[1:]} (got {got})"
-
-
-def parse_spec(data: Any, source: str, default_name: str | None = None) -> TournamentSpec:
-    """A validated spec from already-parsed YAML `data`; UserError naming `source` if bad."""
-    spec = validate_mapping(TournamentSpec, data, source, default_name,
-                            "name, game, participants, ...", _describe)
-    return _check_against_game(spec, source)
-
-
-def load_spec(path: str | Path) -> TournamentSpec:
-    """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
-    return load_spec_file(path, "tournament", parse_spec)
 
 
 def check_number(source: str, field: str, value: Any, low: float, high: float,
@@ -245,6 +336,14 @@ def _check_against_game(spec: TournamentSpec, source: str) -> TournamentSpec:
             raise UserError(f"{source}: field 'sprt.elo1': must be above elo0 "
                             f"({spec.sprt.elo0:g}) (got {spec.sprt.elo1:g})")
     return spec
+
+
+#: Tournament files: ``parse_spec(data, source, default_name=None)`` validates parsed
+#: YAML, ``load_spec(path)`` reads a file (its name defaults to the file's stem).
+TOURNAMENT_FILES = SpecFiles(TournamentSpec, "tournament", "name, game, participants, ...",
+                             describe_error, _check_against_game)
+parse_spec = TOURNAMENT_FILES.parse
+load_spec = TOURNAMENT_FILES.load
 
 
 def check_participants(spec: TournamentSpec, roster: dict[str, str], source: str,

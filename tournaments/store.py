@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS tournament_games (
 );
 """
 
-# Schema 3: leagues (tournaments/league_records.py reads and writes them). A league
+# Schema 3: leagues (tournaments/league/records.py reads and writes them). A league
 # trains its learners round by round, freezes snapshots, plays planned evaluation
 # games (marked done in the transaction that records their match, as tournaments
 # do) and stores everyone's ratings after each round.

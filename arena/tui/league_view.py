@@ -3,7 +3,7 @@
 Reads go through the tournament view's read-only store (the app never takes a
 write lock). A league started from the app is `arena league run SPEC` in its
 own process session, logging to ``<data_dir>/leagues/NAME.log``; it holds the
-league's lock (tournaments/league.py), which says whether it runs.
+league's lock (tournaments/league/runner.py), which says whether it runs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class LeagueSnapshot:
     """A league as read from the store at one moment.
 
     `standings` is exactly what `arena league show NAME --json` prints
-    (tournaments.league_export.league_standings).
+    (tournaments.league.export.league_standings).
     """
 
     name: str
@@ -50,8 +50,8 @@ def list_league_names(store_path: Path) -> list[str]:
 
 def read_league(store_path: Path, name: str) -> LeagueSnapshot | None:
     """The league `name` as stored now, or None if the store does not hold it (yet)."""
-    from tournaments.league_export import league_standings
-    from tournaments.league_records import get_league
+    from tournaments.league.export import league_standings
+    from tournaments.league.records import get_league
 
     if not Path(store_path).exists():
         return None
@@ -77,7 +77,7 @@ def chart_series(standings: dict[str, Any], mode: str
     froze each; "history": every snapshot's Elo after each round since it joined.
     `levels` are the references' current Elo (drawn as horizontal lines).
     """
-    from tournaments.league_export import player_series, snapshot_series
+    from tournaments.league.export import player_series, snapshot_series
 
     refs = {row["name"]: row["elo"] for row in standings["standings"]
             if row["kind"] == "reference" and row["elo"] is not None}
@@ -114,7 +114,7 @@ def start_league_runner(spec: Path, data_dir: Path, name: str) -> subprocess.Pop
 
 def league_runner_pid(data_dir: Path, name: str) -> int | None:
     """The pid of the runner holding league `name`'s lock now, or None."""
-    from tournaments.league import league_dir
+    from tournaments.league.runner import league_dir
 
     return lock_holder_pid(league_dir(Path(data_dir), name) / "league.lock")
 

@@ -172,7 +172,7 @@ class TournamentsScreen(Screen):
     def start_league(self, spec: Path) -> str | None:
         """Start (or resume) the league in `spec` as a subprocess and open its view; its name."""
         from arena.tui.league_view import league_runner_pid
-        from tournaments.league_spec import load_league_spec
+        from tournaments.league.spec import load_league_spec
 
         name = self._launch(spec, load_league_spec, league_runner_pid, start_league_runner,
                             key="league:{name}", folder="leagues",

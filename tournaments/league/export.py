@@ -14,17 +14,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tournaments.store import Store
 from games.fileio import temp_file
-from tournaments import league_records as records
-from tournaments.league_records import LeagueRecord
+from tournaments.league import records
+from tournaments.league.records import LeagueRecord
+from tournaments.store import Store
 
 RATING_METHOD = "Bradley-Terry maximum a posteriori, 95% Laplace intervals"
 
 
 def league_standings(store: Store, record: LeagueRecord) -> dict[str, Any]:
     """The league's players with their latest ratings, best first, and where it stands."""
-    from tournaments.league import pfsp_distribution
+    from tournaments.league.runner import pfsp_distribution
 
     spec = record.spec
     players = records.players(store, record.id)

@@ -2,7 +2,7 @@
 
 A league trains its main learners by self-play round after round, freezes
 snapshots of them, and rates every snapshot by evaluation games against earlier
-snapshots and fixed references (see tournaments/league.py). Anything wrong in
+snapshots and fixed references (see tournaments/league/runner.py). Anything wrong in
 the file is a UserError with one line naming the file, the field and the bad
 value, as for tournament specs.
 
@@ -21,31 +21,25 @@ pfsp: variance
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from games.errors import UserError, shown
-from tournaments.common import (
-    fingerprint,
-    load_spec_file,
-    plain_references,
-    resolve_spec_game,
-    validate_mapping,
-    with_clock,
-)
 from tournaments.spec import (
     MAX_CONCURRENCY,
     MAX_GAMES,
     MAX_PARTICIPANTS,
     MAX_ROUNDS,
-    NAME_PATTERN,
     Participant,
+    SpecFiles,
+    StoredSpec,
     check_number,
     check_seed,
+    describe_error,
+    plain_references,
+    resolve_spec_game,
 )
-from tournaments.spec import _describe as describe_error
 
 #: The fields that fix how the learners train and which games are played. A
 #: stored league resumed with any of them changed is refused; `rounds` may grow
@@ -69,13 +63,11 @@ class LearnerSpec(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict, alias="set")
 
 
-class LeagueSpec(BaseModel):
+class LeagueSpec(StoredSpec):
     """What a league file holds (after `load_league_spec`, also checked against the game)."""
 
-    model_config = ConfigDict(extra="forbid")
+    FIXED: ClassVar[tuple[str, ...]] = LEAGUE_FIELDS
 
-    name: str = Field(pattern=NAME_PATTERN)
-    game: str = Field(min_length=1)
     learners: list[LearnerSpec] = Field(min_length=1)
     #: Fixed opponents: agent references (each named by itself) or {name, agent}.
     references: list[Participant] = Field(min_length=1)
@@ -125,16 +117,7 @@ class LeagueSpec(BaseModel):
 
     def league_fields(self) -> dict[str, Any]:
         """The fields that fix training and the games, as plain JSON values."""
-        data = self.model_dump(mode="json", by_alias=True)
-        return {k: data[k] for k in LEAGUE_FIELDS}
-
-    def fingerprint(self) -> str:
-        """sha256 of `league_fields`: equal fingerprints mean the same league."""
-        return fingerprint(self.league_fields())
-
-    def with_defaults(self, time_per_move: float | None, max_moves: int | None) -> LeagueSpec:
-        """This spec with the clock and move cap filled in from the settings where it has none."""
-        return with_clock(self, time_per_move, max_moves)
+        return self.fixed_fields()
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -146,18 +129,6 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "value_error":
         return f"field '{location}': {error['msg'].removeprefix('Value error, ')} (got {got})"
     return describe_error(error)
-
-
-def parse_league_spec(data: Any, source: str, default_name: str | None = None) -> LeagueSpec:
-    """A validated spec from already-parsed YAML `data`; UserError naming `source` if bad."""
-    spec = validate_mapping(LeagueSpec, data, source, default_name,
-                            "name, game, learners, references, ...", _describe)
-    return _check(spec, source)
-
-
-def load_league_spec(path: str | Path) -> LeagueSpec:
-    """The spec in the YAML file at `path` (its name defaults to the file's stem)."""
-    return load_spec_file(path, "league", parse_league_spec)
 
 
 #: The most rounds' evaluation games (rounds x games_per_round) and training steps a league plans.
@@ -227,6 +198,14 @@ def _check(spec: LeagueSpec, source: str) -> LeagueSpec:
     return spec.model_copy(update={"game": game.id}) if hasattr(game, "id") else spec
 
 
+#: League files: ``parse_league_spec(data, source, default_name=None)`` validates parsed
+#: YAML, ``load_league_spec(path)`` reads a file (its name defaults to the file's stem).
+LEAGUE_FILES = SpecFiles(LeagueSpec, "league", "name, game, learners, references, ...",
+                         _describe, _check)
+parse_league_spec = LEAGUE_FILES.parse
+load_league_spec = LEAGUE_FILES.load
+
+
 def check_league(spec: LeagueSpec, roster: dict[str, str], source: str) -> None:
     """Build every reference and each learner's config once, so bad input fails before training.
 
@@ -240,7 +219,7 @@ def check_league(spec: LeagueSpec, roster: dict[str, str], source: str) -> None:
         except UserError as exc:
             raise UserError(f"{source}: field 'references.{i}.agent': {exc}") from None
         agent.close()
-    from tournaments.league import learner_config
+    from tournaments.league.runner import learner_config
 
     for i, learner in enumerate(spec.learners):
         try:

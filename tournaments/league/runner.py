@@ -49,12 +49,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from games.errors import UserError
-from tournaments.store import Store
-from tournaments import league_records as records
-from tournaments.league_records import LeagueGame, LeagueRecord, Player, RatingRow
-from tournaments.league_spec import LeagueSpec, LearnerSpec, check_league
+from tournaments.league import records
+from tournaments.league.records import LeagueGame, LeagueRecord, Player, RatingRow
+from tournaments.league.spec import LeagueSpec, LearnerSpec, check_league
 from tournaments.lock import TournamentLock
 from tournaments.ratings import expected_score, fit_elo
+from tournaments.store import Store
 
 #: Seconds between progress lines while a learner trains or games are played.
 PROGRESS_EVERY_S = 5.0

@@ -14,35 +14,33 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from games.errors import UserError
-from tournaments.store import Store
-from tournaments.common import (
+from tournaments.league.spec import LEAGUE_FIELDS, LeagueSpec
+from tournaments.records import (
     StoredGame,
+    Tagged,
     count_by_status,
     first_difference,
     game_rows,
     outcome_score,
     require_named,
 )
-from tournaments.league_spec import LEAGUE_FIELDS, LeagueSpec
+from tournaments.store import Store
 
 
 @dataclass
-class LeagueRecord:
+class LeagueRecord(Tagged):
     """A stored league."""
 
+    TAG: ClassVar[str] = "league"
     id: int
     name: str
     game: str
     spec: LeagueSpec
     created_at: float
     finished_at: float | None
-
-    @property
-    def tag(self) -> str:
-        """The tag of its matches in the store's matches table."""
-        return league_tag(self.name)
 
 
 @dataclass
@@ -71,11 +69,6 @@ class RatingRow:
     elo: float
     ci95: float
     games: int
-
-
-def league_tag(name: str) -> str:
-    """The tag a league's matches carry."""
-    return f"league:{name}"
 
 
 _COLUMNS = "id, name, game, spec, created_at, finished_at"
