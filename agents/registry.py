@@ -50,7 +50,7 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("greedy", "board games: wins if it can, blocks if it must, else random",
                 _lazy("agents.greedy", "GreedyAgent")),
         Builtin("mcts", "UCT with random rollouts; mcts:sims=1000,c=1.4",
-                _lazy("agents.mcts", "MCTSAgent")),
+                _lazy("agents.uct", "MCTSAgent")),
         Builtin("gnugo", "Go: GNU Go 3.8 over GTP; gnugo:level=0..10 (default 10)",
                 _lazy("agents.gtp_agent", "GnuGoAgent")),
     ]

@@ -13,7 +13,7 @@ import pytest
 from agents.base import MatchContext
 from agents.greedy import GreedyAgent
 from agents.isolation import IsolatedAgent
-from agents.mcts import MCTSAgent
+from agents.uct import MCTSAgent
 from agents.registry import ForeignAgent, make_agent
 from games.errors import UserError
 from agents.match import play_match

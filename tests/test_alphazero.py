@@ -10,7 +10,7 @@ import torch
 
 from agents.alphazero.evaluators import TorchEvaluator, UniformEvaluator
 from agents.alphazero.features import game_features
-from agents.alphazero.mcts import MCTS, SearchConfig
+from agents.alphazero.puct import MCTS, SearchConfig
 from agents.alphazero.network import NetConfig, PolicyValueNet, load_net, save_net
 from agents.alphazero.selfplay import SelfPlayConfig, SelfPlayStats, play_games, selfplay_search
 from agents.base import Insight

@@ -188,7 +188,7 @@ def test_agent_parameters_must_be_finite(config, capsys, ref, param):
 
 
 def test_mcts_refuses_a_c_of_nan_built_directly():
-    from agents.mcts import MCTSAgent
+    from agents.uct import MCTSAgent
 
     for c in (float("nan"), float("inf"), -1.0):
         with pytest.raises(ValueError, match="c must be a finite number of at least 0"):

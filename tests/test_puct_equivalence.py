@@ -4,7 +4,7 @@ A straightforward PUCT, written here with dicts and Python floats, is the
 reference: the search must give the same visit counts on fixed positions,
 with the free evaluator and with a deterministic evaluator whose priors and
 values depend on the position. The compiled helpers must also equal their
-Python twins in mcts.py to the last bit, batched (virtual loss) and with
+Python twins in puct.py to the last bit, batched (virtual loss) and with
 root noise.
 """
 
@@ -16,10 +16,10 @@ import math
 import numpy as np
 import pytest
 
-from agents.alphazero import mcts
+from agents.alphazero import puct
 from agents.alphazero.evaluators import UniformEvaluator
 from agents.alphazero.features import _observation_planes, game_features
-from agents.alphazero.mcts import MCTS, SearchConfig
+from agents.alphazero.puct import MCTS, SearchConfig
 from agents.alphazero.selfplay import SelfPlayConfig, play_games, selfplay_search
 from games.connect4 import Connect4State
 from games.go.state import GoState
@@ -142,10 +142,10 @@ def test_search_visits_equal_plain_puct(name, make, num_actions, evaluator):
 
 
 def _python_twins(monkeypatch) -> None:
-    monkeypatch.setattr(mcts, "descend", mcts.descend_py)
-    monkeypatch.setattr(mcts, "backup", mcts.backup_py)
-    monkeypatch.setattr(mcts, "expand_stats", mcts.expand_stats_py)
-    monkeypatch.setattr(mcts, "expand_backup", mcts.expand_backup_py)
+    monkeypatch.setattr(puct, "descend", puct.descend_py)
+    monkeypatch.setattr(puct, "backup", puct.backup_py)
+    monkeypatch.setattr(puct, "expand_stats", puct.expand_stats_py)
+    monkeypatch.setattr(puct, "expand_backup", puct.expand_backup_py)
 
 
 def _search_trace(make, evaluate, batch: int, noise: bool) -> list[tuple]:
@@ -170,7 +170,7 @@ def _search_trace(make, evaluate, batch: int, noise: bool) -> list[tuple]:
 ], ids=["connect4", "go7"])
 @pytest.mark.parametrize("batch", [1, 8])
 def test_compiled_search_equals_its_python_twin_bit_for_bit(make, num_actions, batch, monkeypatch):
-    assert mcts._puct is not None, "the compiled search helpers are not built (make setup)"
+    assert puct._puct is not None, "the compiled search helpers are not built (make setup)"
     evaluate = hashed_evaluator(num_actions)
     fast = _search_trace(make, evaluate, batch, noise=True)
     _python_twins(monkeypatch)
@@ -183,7 +183,7 @@ def test_expansion_restricts_and_normalises_priors_as_numpy_does():
     for k in [1, 2, 7, 8, 9, 127, 128, 129, 200, 361, 362]:
         priors = (rng.random(400) * rng.choice([1e-3, 1.0, 1e3])).astype(np.float32)
         legal = sorted(rng.choice(400, size=k, replace=False).tolist())
-        n, moves, stats = mcts.expand_stats(priors, legal, 0.25)
+        n, moves, stats = puct.expand_stats(priors, legal, 0.25)
         rows = np.frombuffer(stats).reshape(5, n)
         p = priors[legal].astype(np.float64)
         p /= p.sum()
@@ -192,9 +192,9 @@ def test_expansion_restricts_and_normalises_priors_as_numpy_does():
         assert np.all(rows[0] == 0) and np.all(rows[1] == 0) and np.all(rows[2] == 0.25)
         mask = np.zeros(400, np.int8)
         mask[legal] = 1
-        assert bytes(mcts.expand_stats(priors, mask, 0.25)[2]) == bytes(stats)
+        assert bytes(puct.expand_stats(priors, mask, 0.25)[2]) == bytes(stats)
     # No mass on any legal move: uniform over them.
-    n, _, stats = mcts.expand_stats(np.zeros(9, np.float32), [1, 5, 7], 0.0)
+    n, _, stats = puct.expand_stats(np.zeros(9, np.float32), [1, 5, 7], 0.0)
     assert np.allclose(np.frombuffer(stats).reshape(5, n)[4], 1 / 3)
 
 

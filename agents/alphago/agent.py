@@ -1,6 +1,6 @@
-"""`alphago:<run dir>[,sims=N,lambda=L,rollouts=K,time=S]`: AlphaGo's search, on agents/alphazero/mcts.py.
+"""`alphago:<run dir>[,sims=N,lambda=L,rollouts=K,time=S]`: AlphaGo's search, on agents/alphazero/puct.py.
 
-The tree search is AlphaZero's PUCT (agents/alphazero/mcts.py); what makes
+The tree search is AlphaZero's PUCT (agents/alphazero/puct.py); what makes
 it AlphaGo's is the evaluator it is given, which returns for a batch of leaf
 positions
 
@@ -38,7 +38,7 @@ import torch
 
 from agents.alphago.nets import POLICY, VALUE, load_net
 from agents.alphazero.agent import AlphaZeroAgent
-from agents.alphazero.mcts import SearchConfig
+from agents.alphazero.puct import SearchConfig
 from agents.base import ThinkingClock
 from agents.learner import resolve_device
 from games.errors import UserError

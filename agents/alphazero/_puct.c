@@ -1,4 +1,4 @@
-/* The hot loops of the PUCT search (agents/alphazero/mcts.py), compiled.
+/* The hot loops of the PUCT search (agents/alphazero/puct.py), compiled.
  *
  * mcts.Node keeps its children's statistics in one float64 buffer `stats` of
  * shape (5, k) over its k legal moves: rows N (visits), W (value sum), Q

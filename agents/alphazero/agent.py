@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from agents.alphazero.evaluators import TorchEvaluator
-from agents.alphazero.mcts import MCTS, SearchConfig
+from agents.alphazero.puct import MCTS, SearchConfig
 from agents.alphazero.network import load_net
 from agents.base import (ActionInsight, Insight, MatchContext, Resignation, SearchAgent,
                          ThinkingClock)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.alphazero.features import GameFeatures
-from agents.alphazero.mcts import MCTS, Evaluate, Pending, SearchConfig, paused_gc
+from agents.alphazero.puct import MCTS, Evaluate, Pending, SearchConfig, paused_gc
 from games.state import GameState
 
 

@@ -47,7 +47,7 @@ from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.evaluators import TorchEvaluator
 from agents.alphazero.features import GameFeatures, game_features
 from games.registry import go_size
-from agents.alphazero.mcts import SearchConfig
+from agents.alphazero.puct import SearchConfig
 from agents.alphazero.network import (NetConfig, PolicyValueNet, check_net_size, default_net,
                                       load_net, save_net)
 from agents.alphazero.selfplay import GameRecord, SelfPlayConfig, SelfPlayStats, play_games
@@ -142,7 +142,7 @@ class _NetAgent(AlphaZeroAgent):
     def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
         if self.search_config.temperature_moves <= 0:
             return super().act(observation, action_mask)
-        from agents.alphazero.mcts import MCTS
+        from agents.alphazero.puct import MCTS
 
         if self.tree is None:
             self.tree = MCTS(self.state, self.search_config, self.rng)
