@@ -77,7 +77,7 @@ def is_board_game(game_id: str) -> bool:
 
 def board_features(game_id: str) -> Any:
     """The game's GameFeatures (planes, actions); UserError for games without them."""
-    from agents.alphazero.features import game_features
+    from games.features import game_features
 
     return game_features(game_id)
 

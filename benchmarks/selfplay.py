@@ -35,7 +35,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents.alphazero.evaluators import TorchEvaluator, UniformEvaluator
-from agents.alphazero.features import game_features
 from agents.alphazero.network import PolicyValueNet
 from agents.alphazero.selfplay import (
     SelfPlayConfig,
@@ -44,6 +43,7 @@ from agents.alphazero.selfplay import (
     selfplay_search,
 )
 from agents.learner import resolve_device
+from games.features import game_features
 from games.registry import resolve_game
 
 SEARCH_GOAL_US = 30.0  # the search's own cost per simulation, at most

@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from agents.alphazero.evaluators import TorchEvaluator, UniformEvaluator
-from agents.alphazero.features import game_features
-from agents.alphazero.puct import MCTS, SearchConfig
 from agents.alphazero.network import NetConfig, PolicyValueNet, load_net, save_net
+from agents.alphazero.puct import MCTS, SearchConfig
 from agents.alphazero.selfplay import SelfPlayConfig, SelfPlayStats, play_games, selfplay_search
 from agents.base import Insight
 from agents.registry import make_agent, split_path_params
 from agents.match import play_match
 from games.connect4 import Connect4State
+from games.features import game_features
 from games.go.state import GoState
 from games.registry import resolve_game
 from games.tictactoe import TicTacToeState

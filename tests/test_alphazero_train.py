@@ -21,7 +21,6 @@ from conftest import ARENA, ROOT
 
 from agents.algorithms import load_run_agent
 from agents.alphazero.agent import AlphaZeroAgent
-from agents.alphazero.features import game_features
 from agents.alphazero.network import load_net
 from agents.alphazero.train import AlphaZero, AlphaZeroConfig, ReplayWindow, elo_from_score
 from agents.learner import TrainHooks
@@ -30,6 +29,7 @@ from agents.match import play_match
 from agents.series import run_series
 from tournaments.store import Store
 from arena.train import run_training
+from games.features import game_features
 from games.registry import resolve_game
 
 TINY = ["blocks=1", "channels=32", "value_hidden=32", "sims=16", "parallel=32",

@@ -119,7 +119,7 @@ def test_read_json_object_reads_at_most_the_limit(tmp_path):
 
 
 def _alphazero_checkpoint(tmp_path: Path, net: dict | None = None) -> Path:
-    from agents.alphazero.features import game_features
+    from games.features import game_features
     from agents.alphazero.network import NetConfig, PolicyValueNet, save_net
 
     features = game_features("tictactoe")

@@ -18,10 +18,10 @@ import pytest
 
 from agents.alphazero import puct
 from agents.alphazero.evaluators import UniformEvaluator
-from agents.alphazero.features import _observation_planes, game_features
 from agents.alphazero.puct import MCTS, SearchConfig
 from agents.alphazero.selfplay import SelfPlayConfig, play_games, selfplay_search
 from games.connect4 import Connect4State
+from games.features import _observation_planes, game_features
 from games.go.state import GoState
 from games.state import GameState
 from games.tictactoe import TicTacToeState

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.alphazero.features import GameFeatures, game_features
 from agents.alphazero.network import NetConfig, PolicyValueNet, net_config_from_meta
 from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_str, load_tensors,
                                read_meta, write_meta)
 from games.errors import UserError
 from games import registry
+from games.features import GameFeatures, game_features
 from games.go.state import GoState
 from games.symmetry import NUM_SYMMETRIES, action_permutation, transform_planes
 

@@ -35,10 +35,10 @@ import torch
 
 from agents.alphago.nets import POLICY, masked_logits, play_lockstep, sample_moves, save_net
 from agents.alphago.stage_state import has_train_state, restore_train_state, save_train_state
-from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import PolicyValueNet
 from agents.checkpoint import atomic_save_tensors, load_tensors
 from agents.stats import mean_ci95
+from games.features import GameFeatures
 from games.go.state import GoState
 
 POOL = "pool"

@@ -35,9 +35,9 @@ from agents.alphago.stage_state import (
     restore_train_state,
     save_train_state,
 )
-from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import NetConfig, PolicyValueNet
 from games.errors import UserError
+from games.features import GameFeatures
 from games.go.sgf import read_sgf
 
 

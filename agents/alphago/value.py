@@ -38,9 +38,9 @@ from agents.alphago.stage_state import (
     restore_train_state,
     save_train_state,
 )
-from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import NetConfig, PolicyValueNet
 from agents.checkpoint import atomic_save_tensors, load_tensors
+from games.features import GameFeatures
 from games.go.state import GoState
 from games.symmetry import transform_planes
 

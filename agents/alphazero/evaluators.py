@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from agents.alphazero.features import GameFeatures
 from agents.alphazero.network import PolicyValueNet
+from games.features import GameFeatures
 from games.state import GameState
 
 

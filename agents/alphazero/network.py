@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.alphazero.features import GameFeatures, game_features
 from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_mapping,
                                load_tensors, read_meta, write_meta)
 from games.errors import UserError
+from games.features import GameFeatures, game_features
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.alphazero.features import GameFeatures
 from agents.alphazero.puct import MCTS, Evaluate, Pending, SearchConfig, paused_gc
+from games.features import GameFeatures
 from games.state import GameState
 
 

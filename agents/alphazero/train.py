@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.evaluators import TorchEvaluator
-from agents.alphazero.features import GameFeatures, game_features
+from games.features import GameFeatures, game_features
 from games.registry import go_size
 from agents.alphazero.puct import SearchConfig
 from agents.alphazero.network import (NetConfig, PolicyValueNet, check_net_size, default_net,
