@@ -75,6 +75,67 @@ class MatchResult:
         return len(self.moves)
 
 
+def describe_result(result: Any, names: Sequence[str] | None = None, *,
+                    seat_names: Sequence[str] = (), score: str | None = None,
+                    headline: bool = False, draw: str = "draw", episode: str = "",
+                    say_adjudicated: bool = False) -> str:
+    """The one text saying how a game ended, for every front end.
+
+    `result` is a MatchResult or anything with its fields (the store's
+    StoredMatch); `names` are the seats' shown names (default: the agent
+    references), each followed by its `seat_names` colour when given
+    ("random (Black)"); `score` ("W+7.5") follows the winner.
+
+    The line (the CLI, the TUI): the outcome, then what stopped the game and
+    its faults, "random wins, W+7.5 (move cap reached); greedy resigned". `draw`
+    and `episode` (put before a one-player game's return) are the words of
+    the caller; `say_adjudicated` adds that a capped game with a winner was
+    decided by score. The headline (the window): capitalised, the
+    resignation or forfeit first, "greedy (White) resigns; random (Black) wins".
+    """
+    names = list(result.agents if names is None else names)
+    if result.status == "abandoned":
+        return "Game abandoned" if headline else "abandoned"
+
+    def who(seat: int) -> str:
+        return f"{names[seat]} ({seat_names[seat]})" if seat < len(seat_names) else names[seat]
+
+    solo = len(result.agents) == 1
+    resigned, forfeited = result.resign_player, result.forfeit_player
+    if headline:
+        if solo:
+            capped = result.truncated or result.outcomes[0] == "truncated"
+            if resigned is not None:
+                return f"Episode over: {names[0]} resigned"
+            if result.forfeit_reason:
+                return f"Episode over: {names[0]} {result.forfeit_reason}"
+            return f"Episode over{' (time limit)' if capped else ''}: return {result.returns[0]:g}"
+        won = f"; {who(result.winner)} wins" if result.winner is not None else ""
+        if resigned is not None:
+            return f"{who(resigned)} resigns{won}"
+        if forfeited is not None:
+            return f"{who(forfeited)} forfeits: {result.forfeit_reason or 'a fault'}{won}"
+        text = "Draw" if result.winner is None else f"{who(result.winner)} wins"
+        if score and result.winner is not None:
+            text += f", {score}"
+        return text + (" (move cap)" if result.truncated else "")
+
+    if solo:
+        text = f"{episode}return {result.returns[0]:g} in {result.plies} steps"
+    elif result.winner is not None:
+        text = f"{who(result.winner)} wins" + (f", {score}" if score else "")
+    else:
+        text = draw
+    if result.truncated:
+        adjudicated = say_adjudicated and not solo and result.winner is not None
+        text += " (move cap reached, adjudicated by score)" if adjudicated else " (move cap reached)"
+    if forfeited is not None:
+        text += f"; {who(forfeited)} forfeited: {result.forfeit_reason}"
+    if resigned is not None:
+        text += f"; {who(resigned)} resigned"
+    return text
+
+
 @dataclass
 class MatchStarted:
     uid: str

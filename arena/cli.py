@@ -815,7 +815,10 @@ def _cmd_replay(args: argparse.Namespace, settings: Any) -> int:
             state.play(int(action))
     if state is not None and match.moves:
         print(state.render_text(int(match.moves[-1][1])))
-    print(f"result: {_describe_result(match, _cap_score(match, state))}")
+    from agents.match import describe_result
+
+    ended = describe_result(match, score=_cap_score(match, state), say_adjudicated=True)
+    print(f"result: {ended}")
     if go_size(match.game) is not None:
         from tournaments.recording import sgf_path
 
@@ -832,26 +835,6 @@ def _cap_score(match: Any, final: Any) -> str | None:
     from games.go.sgf import score_text
 
     return score_text(final.score())
-
-
-def _describe_result(match: Any, cap_score: str | None = None) -> str:
-    if match.status == "abandoned":
-        return "abandoned"
-    if len(match.agents) == 1:
-        text = f"return {match.returns[0]:g} in {match.plies} steps"
-    elif match.winner is not None:
-        text = f"{match.agents[match.winner]} wins" + (f", {cap_score}" if cap_score else "")
-    else:
-        text = "draw"
-    if match.truncated and len(match.agents) > 1 and match.winner is not None:
-        text += " (move cap reached, adjudicated by score)"
-    elif match.truncated:
-        text += " (move cap reached)"
-    if match.forfeit_player is not None:
-        text += f"; {match.agents[match.forfeit_player]} forfeited: {match.forfeit_reason}"
-    if getattr(match, "resign_player", None) is not None:
-        text += f"; {match.agents[match.resign_player]} resigned"
-    return text
 
 
 class _BoardPrinter:

@@ -10,7 +10,8 @@ import pytest
 
 from agents.registry import make_agent
 from games.errors import UserError
-from agents.match import MatchEnded, MatchStarted, MovePlayed, play_match
+from agents.match import (MatchEnded, MatchResult, MatchStarted, MovePlayed, describe_result,
+                          play_match)
 from agents.series import run_series
 from tournaments.store import Store, StoreWriter
 from games.registry import resolve_game
@@ -178,3 +179,28 @@ def test_colours_alternate_in_a_series():
     assert [r.seed for r in series.results] == [0, 1, 2, 3]
     e = series.entrants
     assert e[0].wins == e[1].losses and e[0].draws == e[1].draws and e[0].games == 4
+
+
+def _ended(agents: list[str], **fields) -> MatchResult:
+    return MatchResult(uid="u", game="go9", agents=agents, seed=0, agent_seeds=[0] * len(agents),
+                       returns=[1.0] * len(agents), outcomes=["win"] * len(agents), moves=[],
+                       started_at=0.0, duration_s=0.0, **fields)
+
+
+def test_one_text_says_how_a_game_ended_in_each_front_ends_words():
+    capped = _ended(["random", "greedy"], winner=1, truncated=True)
+    assert describe_result(capped, score="W+7.5", say_adjudicated=True) == \
+        "greedy wins, W+7.5 (move cap reached, adjudicated by score)"  # the CLI's replay
+    assert describe_result(capped, ["r", "g"]) == "g wins (move cap reached)"  # the TUI's
+    resigned = _ended(["random", "greedy"], winner=1, resign_player=0, end="resignation")
+    assert describe_result(resigned) == "greedy wins; random resigned"
+    assert describe_result(resigned, seat_names=("Black", "White"), headline=True) == \
+        "random (Black) resigns; greedy (White) wins"  # the window's
+    draw = _ended(["a", "b"], truncated=True)
+    assert describe_result(draw, draw="a draw") == "a draw (move cap reached)"
+    assert describe_result(draw, headline=True) == "Draw (move cap)"
+    solo = _ended(["dqn"], forfeit_player=0, forfeit_reason="raised ValueError")
+    assert describe_result(solo, episode="finished: ") == \
+        "finished: return 1 in 0 steps; dqn forfeited: raised ValueError"
+    assert describe_result(solo, headline=True) == "Episode over: dqn raised ValueError"
+    assert describe_result(_ended(["a", "b"], status="abandoned"), headline=True) == "Game abandoned"

@@ -28,6 +28,7 @@ from agents.match import (
     Move,
     MovePlayed,
     Observer,
+    describe_result,
     play_match,
 )
 from arena.window import theme
@@ -72,37 +73,15 @@ def step_rate(env: Any) -> float:
 
 def describe(result: MatchResult, names: Sequence[str], seat_names: Sequence[str],
              env: Any = None) -> str:
-    """One line for a finished game: who won and how."""
-    if result.status == "abandoned":
-        return "Game abandoned"
-    if len(names) == 1:
-        how = " (time limit)" if result.truncated or result.outcomes[0] == "truncated" else ""
-        if result.resign_player is not None:
-            return f"Episode over: {names[0]} resigned"
-        if result.forfeit_reason:
-            return f"Episode over: {names[0]} {result.forfeit_reason}"
-        return f"Episode over{how}: return {result.returns[0]:g}"
-
-    def who(seat: int) -> str:
-        colour = f" ({seat_names[seat]})" if seat < len(seat_names) else ""
-        return f"{names[seat]}{colour}"
-
-    if result.resign_player is not None:
-        text = f"{who(result.resign_player)} resigns"
-        return text + (f"; {who(result.winner)} wins" if result.winner is not None else "")
-    if result.forfeit_player is not None:
-        loser = result.forfeit_player
-        text = f"{who(loser)} forfeits: {result.forfeit_reason or 'a fault'}"
-        return text + (f"; {who(result.winner)} wins" if result.winner is not None else "")
-    if result.winner is None:
-        return "Draw" + (" (move cap)" if result.truncated else "")
-    text = f"{who(result.winner)} wins"
+    """One line for a finished game: who won and how (Go: by how much, from `env`'s board)."""
     state = getattr(getattr(env, "unwrapped", env), "state", None)
-    if state is not None and hasattr(state, "score"):
-        score = state.score()  # Go: black's area minus white's, komi included
-        if score:
-            text += f", {'B' if score > 0 else 'W'}+{abs(score):g}"
-    return text + (" (move cap)" if result.truncated else "")
+    score = None
+    if result.winner is not None and state is not None and hasattr(state, "score"):
+        from games.go.sgf import score_text
+
+        points = state.score()  # Go: black's area minus white's, komi included
+        score = score_text(points) if points else None
+    return describe_result(result, names, seat_names=seat_names, score=score, headline=True)
 
 
 def _display_names(names: Sequence[str]) -> list[str]:

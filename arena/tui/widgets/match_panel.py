@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from agents.base import Insight
 from agents.match import MatchResult, Move
+from agents.match import describe_result as _describe
 from tournaments.store import StoredMatch
 from arena.tui.live_match import (
     LiveEnded,
@@ -34,21 +35,7 @@ from arena.tui.widgets.move_list import MoveList
 
 def describe_result(result: MatchResult | StoredMatch, names: list[str]) -> str:
     """One line saying how a game ended (a live result or one read back from the store)."""
-    if result.status == "abandoned":
-        return "abandoned"
-    if len(result.agents) == 1:
-        text = f"finished: return {result.returns[0]:g} in {result.plies} steps"
-    elif result.winner is not None:
-        text = f"{names[result.winner]} wins"
-    else:
-        text = "a draw"
-    if result.truncated:
-        text += " (move cap reached)"
-    if result.forfeit_player is not None:
-        text += f"; {names[result.forfeit_player]} forfeited: {result.forfeit_reason}"
-    if getattr(result, "resign_player", None) is not None:
-        text += f"; {names[result.resign_player]} resigned"
-    return text
+    return _describe(result, names, draw="a draw", episode="finished: ")
 
 
 class MatchPanel(Widget):
