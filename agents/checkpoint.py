@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,7 +37,7 @@ from safetensors.torch import load_file, save_file
 
 from games import __version__
 from games.errors import UserError, did_you_mean
-from games.fileio import atomic_write, new_file_mode, temp_file
+from games.fileio import atomic_write, replacing
 
 META = "meta.json"
 MODEL = "model.safetensors"
@@ -62,16 +61,9 @@ def atomic_write_json(path: Path, data: Any) -> None:
 def atomic_save_tensors(path: Path, tensors: Mapping[str, torch.Tensor],
                         metadata: Mapping[str, str] | None = None) -> None:
     """safetensors' save_file, through a temporary file and a rename (mode 0666 less the umask)."""
-    fd, tmp = temp_file(path)
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:  # save_file makes its own file (0600); replacing resets it
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp,
                   metadata=dict(metadata) if metadata else None)
-        os.chmod(tmp, new_file_mode())  # save_file makes its own file, with mode 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:

@@ -4,7 +4,8 @@
 rename keeps that mode, so a file written "atomically" through it would be
 private while the same file written with open() is 0644 under umask 022.
 Every atomic writer in Arena (checkpoints, SGF, datasets, exports) goes through
-here, or sets `new_file_mode()` on its temporary file itself.
+here: `atomic_write` for bytes, `replacing` for a writer that fills a file by
+its name (safetensors, matplotlib), `temp_file` for one that needs the fd.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
@@ -37,12 +40,12 @@ def new_file_mode() -> int:
     return 0o666 & ~umask()
 
 
-def temp_file(path: Path) -> tuple[int, str]:
-    """(fd, name) of a new temporary file beside `path`, with `new_file_mode()`."""
+def temp_file(path: Path, mode: int | None = None) -> tuple[int, str]:
+    """(fd, name) of a new temporary file beside `path`, with `mode` (`new_file_mode()`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, new_file_mode())
+        os.fchmod(fd, new_file_mode() if mode is None else mode)
     except BaseException:
         os.close(fd)
         Path(tmp).unlink(missing_ok=True)
@@ -50,17 +53,31 @@ def temp_file(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
-def atomic_write(path: Path, data: bytes, fsync: bool = False) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    fd, tmp = temp_file(path)
+@contextmanager
+def replacing(path: Path) -> Iterator[str]:
+    """The name of a temporary file beside `path` for the block to write; renamed onto `path`.
+
+    Readers see the old file or the whole new one; if the block raises, the
+    temporary file is removed and `path` is untouched. A writer that makes
+    its own file under that name (safetensors' save_file: mode 0600) has
+    `new_file_mode()` set back on it before the rename.
+    """
+    path, mode = Path(path), new_file_mode()
+    fd, tmp = temp_file(path, mode)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
+        yield tmp
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: bytes, fsync: bool = False) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one."""
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        if fsync:
+            f.flush()
+            os.fsync(f.fileno())
