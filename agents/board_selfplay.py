@@ -34,9 +34,9 @@ opponents, seen as part of the environment:
   (one every ``snapshot_every`` updates; the newest ``snapshot_pool`` kept).
 - `BoardNetAgent`: the trained network as a match agent, playing from the
   search state it keeps (legal moves only).
-- `BoardEvaluation`: win/draw/loss rates against fixed opponents (``random``,
-  ``greedy``, ``mcts:sims=N``) every so many steps; the run's best/ is the
-  checkpoint with the best mean score.
+- Evaluation is the trainer's: win/draw/loss rates against fixed opponents
+  (``random``, ``greedy``, ``mcts:sims=N``) every so many steps, and the run's best/
+  is the checkpoint with the best mean score (agents/evaluate.py, arena/train.py).
 
 Checkpoints keep the snapshot pool's weights (safetensors) and the episode
 counters; games that were in progress when a checkpoint was written are
@@ -47,10 +47,8 @@ not state: a loaded learner plays its pool until one is set again.
 from __future__ import annotations
 
 import copy
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -468,130 +466,13 @@ class BoardNetAgent(SearchAgent):
         return insight
 
 
-# --- evaluation -------------------------------------------------------------------------------
-
-
-class BoardEvaluation:
-    """Every `every` training steps: `games` games against each of `opponents` (agent
-    references, colours alternating); the score is (wins + draws / 2) / games, averaged
-    over the opponents. With a run directory, a better score than any before writes best/
-    and every evaluation appends a row to board_evals.csv."""
-
-    def __init__(self, game_id: str, opponents: str, games: int, every: int):
-        self.game_id = game_id
-        self.opponents = [o.strip() for o in opponents.split(",") if o.strip()]
-        self.games, self.every = games, max(1, every)
-        self.next_step = self.every
-        self.best_score = float("-inf")
-        self.best_step: int | None = None
-        self.history: list[dict[str, Any]] = []
-
-    @classmethod
-    def for_run(cls, game_id: str, config: Any) -> BoardEvaluation:
-        """The evaluation a learner's config asks for: eval_games against each of
-        eval_opponents every board_eval_every steps (0: a tenth of total_steps)."""
-        every = config.board_eval_every or max(1, config.total_steps // 10)
-        return cls(game_id, config.eval_opponents, config.eval_games, every)
-
-    @property
-    def enabled(self) -> bool:
-        """False with eval_games 0 or no opponents (e.g. a league that rates runs itself)."""
-        return self.games > 0 and bool(self.opponents)
-
-    def due(self, steps: int) -> bool:
-        """A periodic evaluation is due at `steps`."""
-        return self.enabled and steps >= self.next_step
-
-    def final_due(self, steps: int) -> bool:
-        """The evaluation at the end of a run is due (none at `steps` yet)."""
-        return self.enabled and (not self.history or self.history[-1]["step"] != steps)
-
-    def run(self, agent: Agent, steps: int, run_dir: Path | None,
-            save_best: Callable[[Path], None]) -> dict[str, Any]:
-        """Play the evaluation games; write best/ when the score is the best so far."""
-        from agents.checkpoint import atomic_write_json, read_meta
-        from agents.registry import make_agent
-        from agents.series import run_series
-        from games.registry import resolve_game
-
-        game = resolve_game(self.game_id)
-        row: dict[str, Any] = {"step": steps}
-        scores = []
-        for k, ref in enumerate(self.opponents):
-            opponent = make_agent(ref)
-            try:
-                series = run_series(game, [agent, opponent], [agent.name, ref], games=self.games,
-                                    seed=steps * 7 + k * 100_003)
-            finally:
-                opponent.close()
-            me = series.entrants[0]
-            row[ref] = {"wins": me.wins, "draws": me.draws, "losses": me.losses,
-                        "forfeits": me.forfeits, "score": round(me.score, 4)}
-            scores.append(me.score)
-        row["score"] = round(float(np.mean(scores)), 4)
-        self.history.append(row)
-        self.next_step = (steps // self.every + 1) * self.every
-        better = row["score"] > self.best_score
-        if better:
-            self.best_score, self.best_step = row["score"], steps
-        row["best"] = better
-        if run_dir is not None:
-            run_dir = Path(run_dir)
-            if better:
-                save_best(run_dir / "best")
-                meta = read_meta(run_dir / "best")
-                meta.update(eval_score=row["score"], eval_mean=row["score"], eval_step=steps,
-                            eval_games=self.games, eval={k: v for k, v in row.items()
-                                                        if isinstance(v, dict)})
-                atomic_write_json(run_dir / "best" / "meta.json", meta)
-            self._append_csv(run_dir / "board_evals.csv", row)
-        return row
-
-    def _append_csv(self, path: Path, row: dict[str, Any]) -> None:
-        header = ["step", "score"] + [f"{ref}:{k}" for ref in self.opponents
-                                      for k in ("wins", "draws", "losses")]
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.writer(f)
-            if new:
-                writer.writerow(header)
-            writer.writerow([row["step"], row["score"]] + [row[ref][k] for ref in self.opponents
-                                                           for k in ("wins", "draws", "losses")])
-
-    def state(self) -> dict[str, Any]:
-        return {"next_step": self.next_step, "best_step": self.best_step,
-                "best_score": None if self.best_step is None else self.best_score,
-                "history": self.history}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.next_step = int(state["next_step"])
-        best = state.get("best_score")
-        self.best_score = float("-inf") if best is None else float(best)
-        self.best_step = state.get("best_step")
-        self.history = list(state.get("history", []))
-
-    def summary(self) -> dict[str, Any]:
-        """What arena/train.py reports for a board-game run."""
-        last = self.history[-1] if self.history else None
-        return {"opponents": self.opponents, "games_per_opponent": self.games,
-                "best_score": None if self.best_step is None else self.best_score,
-                "best_step": self.best_step, "last": last, "evals": self.history}
-
-
 class SelfPlayLearner:
-    """Mixin of the learners that also train on board games by self-play and evaluate
-    themselves (DQN, PPO). The learner has `board` (True on a board game), `game_id`,
-    `board_eval`, `steps`, `agent()`, `save(directory, with_train_state)` and
-    `_selfplay_envs()`; an evaluation plays its current agent and writes best/ without the
-    training state."""
+    """Mixin of the learners that also train on board games by self-play (DQN, PPO).
+    The learner has `board` (True on a board game), `game_id` and `_selfplay_envs()`.
+    The trainer evaluates them there against fixed opponents (agents/evaluate.py
+    BoardEvaluation: eval_opponents, eval_games, board_eval_every in their configs)."""
 
-    #: arena/train.py: this learner also trains on board games (by self-play).
-    plays_board_games = True
-    #: Set per run: True on a board game (the run evaluates itself by matches).
-    evaluate_as_board_game = False
-
-    board_eval: BoardEvaluation
-    steps: int
+    trains_board_games = True
 
     def _selfplay_envs(self) -> SelfPlayEnvs:
         raise NotImplementedError
@@ -603,17 +484,6 @@ class SelfPlayLearner:
         if not me.board:
             raise UserError(f"game '{me.game_id}' is single-player: it has no opponents")
         self._selfplay_envs().set_sampler(sampler)
-
-    def _board_evaluate(self, run_dir: Path | None, hooks: Any) -> dict[str, Any]:
-        me: Any = self
-        row = self.board_eval.run(me.agent(), self.steps, run_dir,
-                                  lambda d: me.save(d, with_train_state=False))
-        hooks.log(self.steps, {"eval/score": row["score"]})
-        return row
-
-    def board_summary(self) -> dict[str, Any]:
-        """What arena/train.py reports for a board-game run instead of a mean return."""
-        return self.board_eval.summary()
 
 
 # --- DQN's replay of masked transitions -------------------------------------------------------

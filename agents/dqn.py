@@ -21,8 +21,8 @@ weights), observations are the mover's planes, and every step of acting and
 learning is **masked** to the legal moves: epsilon-greedy explores uniformly
 among legal moves and exploits the best legal one, and the replay stores the
 next state's legal mask so that the target's max (and double DQN's argmax)
-over a' skip illegal moves. Such a run evaluates itself by win/draw/loss rates
-against ``eval_opponents`` and keeps best/ on that score (`board_summary`).
+over a' skip illegal moves. The trainer evaluates such a run by win/draw/loss
+rates against ``eval_opponents`` and keeps best/ on that score.
 n-step returns are for single-player games only.
 
 Determinism and exact resume: every episode of env i is reset with a seed
@@ -50,7 +50,6 @@ import torch.nn.functional as F
 
 from agents.base import ActionInsight, Agent, Insight, MatchContext
 from agents.board_selfplay import (
-    BoardEvaluation,
     BoardNetAgent,
     MaskedReplay,
     NetOpponent,
@@ -300,7 +299,6 @@ class DQN(SelfPlayLearner, Learner):
         self._log_sums: dict[str, Any] = {"loss": 0.0, "q": 0.0, "count": 0}
         self._next_log = config.log_every
         self.board = is_board_game(game_id)
-        self.evaluate_as_board_game = self.board
         if self.board:
             if config.n_step != 1:
                 raise UserError(f"dqn: n_step={config.n_step}: board games learn with n_step 1")
@@ -317,7 +315,6 @@ class DQN(SelfPlayLearner, Learner):
                                                 seed=next(opponent_seeds)),
                 config.opponent_current, config.snapshot_every, config.snapshot_pool)
             self.board_envs = SelfPlayEnvs(game_id, config.num_envs, self.seed, self.pool)
-            self.board_eval = BoardEvaluation.for_run(game_id, config)
 
     def _selfplay_envs(self) -> SelfPlayEnvs:
         return self.board_envs
@@ -524,9 +521,8 @@ class DQN(SelfPlayLearner, Learner):
     def _train_board(self, until_step: int, hooks: TrainHooks) -> None:
         """The self-play loop: act, store (s, a, r, s', legal(s'), done), update as in
         `train`; snapshots for the pool after updates; evaluation every
-        `board_eval_every` steps and at `until_step`, best/ into the trainer's run dir."""
+        `board_eval_every` steps by the trainer, from `hooks.tick`."""
         cfg = self.config
-        run_dir = getattr(hooks, "run_dir", None)
         envs = self.board_envs
         if self.replay is None:
             self.replay = MaskedReplay(cfg.buffer_size, self.obs_shape, self.n_actions, self.seed)
@@ -545,12 +541,8 @@ class DQN(SelfPlayLearner, Learner):
             self._maybe_update(self.pool.after_update)
             if self.steps >= self._next_log:
                 self._log(hooks)
-            if self.board_eval.due(self.steps):
-                self._board_evaluate(run_dir, hooks)
             if not hooks.tick(self.steps):
                 return
-        if self.board_eval.final_due(self.steps):
-            self._board_evaluate(run_dir, hooks)
 
     def _end_episodes(self, done: np.ndarray, infos: dict[str, Any],
                       hooks: TrainHooks) -> np.ndarray:
@@ -615,7 +607,6 @@ class DQN(SelfPlayLearner, Learner):
             board_state = {}
             if self.board:
                 board_state = {"envs": self.board_envs.state(), "pool": self.pool.state(),
-                               "board_eval": self.board_eval.state(),
                                "board_replay": self.replay.state() if with_replay else None}
             atomic_write_json(directory / TRAIN_STATE_JSON, {
                 **board_state,
@@ -693,7 +684,6 @@ class DQN(SelfPlayLearner, Learner):
             if self.board:
                 self.board_envs.load_state(state["envs"])
                 self.pool.restore(tensors, state["pool"])
-                self.board_eval.load_state(state["board_eval"])
                 if meta.get("replay"):
                     self.replay = MaskedReplay(config.buffer_size, shape, n_actions, seed)
                     self.replay.restore(load_tensors(directory / REPLAY), state["board_replay"])

@@ -12,6 +12,7 @@ import dataclasses
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -21,7 +22,28 @@ from games.errors import UserError
 
 
 class TrainHooks:
-    """Called by a learner while it trains. The default does nothing."""
+    """What the trainer hands a learner while it trains: the declared second contract.
+
+    A learner reports through `episode`, `log` and `tick`, plays every evaluation game
+    it needs (AlphaZero's gate, its reference games) through `play_series`, and says
+    `new_best` when its own gate accepts a network. It never opens the store, reads
+    arena.toml or writes best/: the trainer (arena/train.py) does, and it also runs the
+    periodic evaluation of the learners that have no gate of their own (PPO and DQN on
+    board games, every learner on single-player games) from `tick`, as
+    Stable-Baselines3's EvalCallback does. The defaults here do nothing and record
+    nothing: a learner trained without a trainer (tests, the league) writes nothing.
+    """
+
+    #: The run's directory: a learner may keep its own logs and stage checkpoints there
+    #: (AlphaZero's generations.csv, AlphaGo's stages). None: it writes nothing.
+    run_dir: Path | None = None
+    #: Arena's data directory (arena.toml data_dir): data runs share, such as AlphaGo's
+    #: GnuGo dataset. None: a learner that needs it asks for an explicit directory.
+    data_dir: Path | None = None
+    #: What the evaluation games are stored as, e.g. "alphazero:<run name>".
+    tag: str | None = None
+    #: Observers of every evaluation game besides the trainer's own recording.
+    observers: Sequence[Any] = ()
 
     def episode(self, step: int, episode_return: float, length: int) -> None:
         """An episode of the training env ended at env step `step`."""
@@ -32,6 +54,24 @@ class TrainHooks:
     def tick(self, step: int) -> bool:
         """Called every few env steps; return False to stop training now."""
         return True
+
+    def play_series(self, game: Any, agents: Sequence[Agent], names: Sequence[str], *,
+                    games: int, seed: int) -> Any:
+        """An evaluation series (agents.series.run_series), seen by `observers`; the
+        trainer's also records every game in the store (and Go's SGF files)."""
+        from agents.series import run_series
+
+        return run_series(game, agents, names, games=games, seed=seed,
+                          observers=list(self.observers))
+
+    def rate(self, score: float, games: int) -> float | None:
+        """The Elo difference a series score implies (the trainer's: tournaments.ratings);
+        None here, where nothing rates: a learner then records no Elo gain."""
+        return None
+
+    def new_best(self, step: int) -> None:
+        """The learner's own gate accepted a network as its best at `step`: the trainer
+        writes best/ (`Learner.save_playable`)."""
 
 
 def resolve_device(device: str) -> torch.device:
@@ -144,6 +184,14 @@ class Learner(ABC):
 
     algo: ClassVar[str]
     Config: ClassVar[type]
+    #: The games it trains on: single-player gymnasium games, two-player board games
+    #: (by self-play against opponents; see agents/board_selfplay.py).
+    trains_single_player: ClassVar[bool] = True
+    trains_board_games: ClassVar[bool] = False
+    #: It judges its own networks (AlphaZero's gate, AlphaGo's stages): the trainer runs
+    #: no periodic evaluation of it, writes best/ when it says `hooks.new_best`, and
+    #: reports its `summary()`.
+    judges_itself: ClassVar[bool] = False
 
     steps: int  # env steps trained so far
 
@@ -161,6 +209,15 @@ class Learner(ABC):
     @abstractmethod
     def save(self, directory: Path, with_train_state: bool = True) -> None:
         """Write a checkpoint (see agents/checkpoint.py) to `directory`."""
+
+    def summary(self) -> dict[str, Any]:
+        """What a learner that judges itself reports at the end of `arena train`."""
+        return {}
+
+    def save_playable(self, directory: Path) -> None:
+        """Write the checkpoint a person plays against (the run's best/): by default the
+        current network without the training state; a learner with a gate, its best."""
+        self.save(directory, with_train_state=False)
 
     @classmethod
     @abstractmethod

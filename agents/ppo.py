@@ -29,9 +29,9 @@ from a sampler (by default the learner's current weights or an earlier
 snapshot), observations are the mover's planes, optionally through a small
 CNN (``conv_channels``), and the policy is **masked**: illegal actions get
 logit -inf before the softmax, so they are never sampled and the log-probs,
-ratios and entropy are over the legal moves only. Such a run evaluates itself
-by win/draw/loss rates against ``eval_opponents`` and keeps best/ on that
-score (`board_summary`).
+ratios and entropy are over the legal moves only. The trainer evaluates such
+a run by win/draw/loss rates against ``eval_opponents`` and keeps best/ on
+that score.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ from agents.a2c import (
     explained_variance,
 )
 from agents.board_selfplay import (
-    BoardEvaluation,
     BoardNetAgent,
     MaskedRollout,
     NetOpponent,
@@ -160,7 +159,6 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
     def _setup(self, game_id: str, config: Any, device: torch.device, seed: int,
                info: EnvInfo) -> None:
         self.board = is_board_game(game_id)
-        self.evaluate_as_board_game = self.board
         if not self.board:
             super()._setup(game_id, config, device, seed, info)
             return
@@ -187,7 +185,6 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
                                               seed=next(opponent_seeds)),
             config.opponent_current, config.snapshot_every, config.snapshot_pool)
         self.envs = SelfPlayEnvs(game_id, config.num_envs, seed, self.pool)
-        self.board_eval = BoardEvaluation.for_run(game_id, config)
 
     def _selfplay_envs(self) -> SelfPlayEnvs:
         return self.envs
@@ -208,14 +205,12 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
 
     def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:
         """As ActorCriticLearner.train; on a board game the rollouts are self-play games,
-        the pool takes its snapshots after updates, and the run evaluates itself (every
-        `board_eval_every` steps and when it reaches `until_step`), writing best/ into
-        the trainer's run directory."""
+        and the pool takes its snapshots after updates. The trainer evaluates it from
+        `hooks.tick` (agents/evaluate.py BoardEvaluation)."""
         if not self.board:
             super().train(until_step, hooks)
             return
         hooks = hooks or TrainHooks()
-        run_dir = getattr(hooks, "run_dir", None)
         while self.steps < until_step:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate()
@@ -229,12 +224,8 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
             if games:
                 metrics["selfplay_win_rate"] = results["wins"] / games
             hooks.log(self.steps, metrics)
-            if self.board_eval.due(self.steps):
-                self._board_evaluate(run_dir, hooks)
             if not hooks.tick(self.steps):
                 return
-        if self.board_eval.final_due(self.steps):
-            self._board_evaluate(run_dir, hooks)
 
     def agent(self, sample: bool = False) -> Any:
         """The current policy as an Agent (a copy). On a board game it keeps the position
@@ -259,7 +250,7 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
         if not self.board:
             return super()._extra_train_json()
         return {"lr": self.optimizer.param_groups[0]["lr"], "envs": self.envs.state(),
-                "pool": self.pool.state(), "board_eval": self.board_eval.state()}
+                "pool": self.pool.state()}
 
     def _restore_train_state(self, tensors: dict[str, torch.Tensor],
                              state: dict[str, Any]) -> None:
@@ -268,7 +259,6 @@ class PPO(SelfPlayLearner, ActorCriticLearner):
             return
         self.envs.load_state(state["envs"])
         self.pool.restore(tensors, state["pool"])
-        self.board_eval.load_state(state["board_eval"])
 
     @staticmethod
     def _entropy(log_probs: torch.Tensor, masks: torch.Tensor | None, idx: Any) -> torch.Tensor:

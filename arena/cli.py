@@ -446,6 +446,7 @@ def _cmd_train(args: argparse.Namespace, settings: Any) -> int:
         device=args.device or settings.device, out=Path(args.out) if args.out else None,
         resume=Path(args.resume) if args.resume else None, overrides=args.overrides,
         eval_every=args.eval_every, eval_episodes=args.eval_episodes, runs_dir=settings.runs_dir,
+        settings=settings,
     )
     if args.json:
         print(json.dumps(summary))

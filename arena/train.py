@@ -42,7 +42,7 @@ from agents.checkpoint import (
 from agents.learner import (Learner, TrainHooks, check_stored_references, config_from_dict,
                             resolve_device)
 from games.errors import UserError
-from agents.evaluate import evaluate
+from agents.evaluate import BoardEvaluation, evaluate
 from arena.heartbeat import HEARTBEAT_NAME, Heartbeat, heartbeat_state, local_pid, read_heartbeat
 from arena.progress import ProgressLine, eta_seconds, format_duration, format_eta
 from games.registry import GameSpec, resolve_game
@@ -68,14 +68,26 @@ class _CsvLog:
 
 
 class Trainer(TrainHooks):
-    """Progress, logs, periodic evaluation and checkpoints for one training run."""
+    """Progress, logs, evaluation, best/ and checkpoints for one training run.
+
+    The learner's hooks (agents/learner.py TrainHooks). It evaluates every learner
+    that does not judge itself: by returns over seeded episodes on a single-player
+    game (evals.csv), by scores against fixed opponents on a board game
+    (board_evals.csv; agents/evaluate.py BoardEvaluation), and keeps the best as
+    best/. A learner that judges itself (AlphaZero's gate) plays its evaluation games
+    through `play_series`, which records them in the store (and Go's SGF files) under
+    the run's tag, and says `new_best`.
+    """
 
     def __init__(self, learner: Learner, game: GameSpec, run_dir: Path, until_step: int, *,
                  eval_every: int, eval_episodes: int, checkpoint_every: int,
-                 progress: ProgressLine | None = None, tensorboard: bool = True):
+                 progress: ProgressLine | None = None, tensorboard: bool = True,
+                 settings: Any = None):
         self.learner = learner
         self.game = game
         self.run_dir = run_dir
+        self.tag = f"{learner.algo}:{run_dir.name}"
+        self._settings = settings  # arena.toml's, read when first needed
         self.until_step = until_step
         self.eval_every = eval_every
         self.eval_episodes = eval_episodes
@@ -101,8 +113,13 @@ class Trainer(TrainHooks):
         self.start_time = time.perf_counter()
         self.start_step = learner.steps
         self.next_eval = (learner.steps // eval_every + 1) * eval_every if eval_every else None
-        # Board-game learners (AlphaZero) evaluate themselves by matches and write best/.
-        self.board_game = bool(getattr(learner, "evaluate_as_board_game", False))
+        # On a board game: PPO and DQN are scored against fixed opponents; AlphaZero and
+        # AlphaGo judge themselves. Neither has a mean return to evaluate.
+        self.board_eval: BoardEvaluation | None = None
+        if (not learner.judges_itself and learner.trains_board_games
+                and game.make_gym is None):
+            self.board_eval = self._board_evaluation()
+        self.board_game = learner.judges_itself or self.board_eval is not None
         if self.board_game:
             self.next_eval = None
         self.next_checkpoint = (learner.steps // checkpoint_every + 1) * checkpoint_every
@@ -131,6 +148,8 @@ class Trainer(TrainHooks):
         if self.next_eval is not None and step >= self.next_eval:
             self.evaluate(step)
             self.next_eval += self.eval_every
+        if self.board_eval is not None and self.board_eval.due(step):
+            self.evaluate_board(step)
         if step >= self.next_checkpoint:
             self.learner.save(self.run_dir / "last", with_train_state=True)
             self.next_checkpoint += self.checkpoint_every
@@ -138,7 +157,80 @@ class Trainer(TrainHooks):
             self.draw(step)
         return not self.stop_requested
 
+    @property
+    def settings(self) -> Any:
+        if self._settings is None:
+            from arena.config import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def data_dir(self) -> Path:  # type: ignore[override]
+        return Path(self.settings.data_dir)
+
+    def play_series(self, game: Any, agents: Any, names: Any, *, games: int, seed: int) -> Any:
+        """An evaluation series, every game recorded in the store under the run's tag."""
+        from agents.series import run_series
+        from tournaments.recording import recorders
+        from tournaments.store import Store
+
+        store = Store(self.settings.store_path)
+        try:
+            observers = recorders(store, game, self.settings.data_dir, tag=self.tag)
+            return run_series(game, agents, names, games=games, seed=seed,
+                              observers=observers + list(self.observers))
+        finally:
+            store.close()
+
+    def rate(self, score: float, games: int) -> float:
+        from tournaments.ratings import elo_from_score
+
+        return elo_from_score(score, games)
+
+    def new_best(self, step: int) -> None:
+        self.learner.save_playable(self.run_dir / "best")
+
     # -- work --------------------------------------------------------------
+    def _board_evaluation(self) -> BoardEvaluation:
+        """The board-game evaluation the learner's config asks for, carried on from what
+        this run wrote before (board_evals.csv, best/meta.json) when it resumes."""
+        evaluation = BoardEvaluation.for_run(self.game.id, self.learner.config)
+        history = []
+        path = self.run_dir / "board_evals.csv"
+        if path.is_file():
+            with path.open(newline="") as f:
+                try:
+                    history = [evaluation.from_csv(r) for r in csv.DictReader(f)]
+                except (KeyError, ValueError, TypeError):
+                    history = []  # another run's columns: the record starts afresh
+        best = read_meta(self.run_dir / "best") if (self.run_dir / "best" / "meta.json").is_file() else {}
+        score, at = best.get("eval_score"), best.get("eval_step")
+        evaluation.resume(self.learner.steps, history,
+                          float(score) if isinstance(score, int | float) else None,
+                          int(at) if isinstance(at, int) else None)
+        return evaluation
+
+    def evaluate_board(self, step: int) -> dict[str, Any]:
+        """Score the current agent against the fixed opponents; keep it as best/ when it
+        beats every score before, and add the row to board_evals.csv."""
+        assert self.board_eval is not None
+        row = self.board_eval.run(self.learner.agent(), step)
+        self.log(step, {"eval/score": row["score"]})
+        if row["best"]:
+            self.learner.save_playable(self.run_dir / "best")
+            meta = read_meta(self.run_dir / "best")
+            meta.update(eval_score=row["score"], eval_mean=row["score"], eval_step=step,
+                        eval_games=self.board_eval.games,
+                        eval={k: v for k, v in row.items() if isinstance(v, dict)})
+            atomic_write_json(self.run_dir / "best" / "meta.json", meta)
+        log = _CsvLog(self.run_dir / "board_evals.csv", self.board_eval.csv_header())
+        try:
+            log.row(*self.board_eval.csv_row(row))
+        finally:
+            log.close()
+        return row
+
     def evaluate(self, step: int) -> tuple[float, float]:
         """Evaluate the current policy; keep it as best/ when it beats the best so far."""
         mean, ci = evaluate(self.learner.agent(), self.game, self.eval_episodes)
@@ -198,12 +290,13 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
                  out: Path | None = None, resume: Path | None = None,
                  overrides: list[str] | None = None, eval_every: int | None = None,
                  eval_episodes: int = 20, progress: bool | None = None,
-                 runs_dir: Path | None = None) -> dict[str, Any]:
+                 runs_dir: Path | None = None, settings: Any = None) -> dict[str, Any]:
     """Train (or resume) a run; returns a summary. Ctrl-C saves and returns early.
 
     Without `out`, the run directory is made under `runs_dir` (default ./runs).
     `progress`: None or True shows progress on stderr (redrawn on a terminal,
-    plain lines elsewhere); False shows none.
+    plain lines elsewhere); False shows none. `settings` (arena.toml's, read when
+    first needed) name the store and data directory evaluation games are recorded in.
     """
     torch_device = resolve_device(device)
     if resume is not None and not _has_checkpoint(Path(resume)):
@@ -247,9 +340,7 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
     else:
         game = resolve_game(game_id)
         cls, config_cls = learner_classes(algo)
-        board_ok = (getattr(cls, "evaluate_as_board_game", False)
-                    or getattr(cls, "plays_board_games", False))  # PPO, DQN: self-play
-        if game.make_gym is None and not board_ok:
+        if game.make_gym is None and not cls.trains_board_games:
             raise UserError(f"game '{game.id}' has no single-player gymnasium env to train on "
                             "(board games train with: arena train alphazero GAME)")
         hyper = preset(algo, game.id, preset_name)
@@ -276,12 +367,15 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
                         "pass a larger --steps to train on")
     trainer = Trainer(learner, game, run_dir, until, eval_every=eval_every,
                       eval_episodes=eval_episodes, checkpoint_every=max(eval_every, 1000),
-                      progress=None if progress is False else ProgressLine())
+                      progress=None if progress is False else ProgressLine(), settings=settings)
     heartbeat = Heartbeat(run_dir, lambda: trainer.step_now, until).start()
     interrupted = _install_sigint(trainer)
     state, error = "crashed", None
     try:
         learner.train(until, trainer)
+        board_eval = trainer.board_eval
+        if board_eval is not None and not trainer.stop_requested and board_eval.final_due(learner.steps):
+            trainer.evaluate_board(learner.steps)
         learner.save(run_dir / "last", with_train_state=True)
         if trainer.board_game:
             final = (None, None)  # the learner's own evaluation: summary["board"]
@@ -308,7 +402,8 @@ def run_training(algo: str, game_id: str, *, preset_name: str | None = None,
                "evals": [{"step": s, "mean": m, "ci95": c} for s, m, c in trainer.eval_history]}
     if trainer.board_game:
         summary["best_eval_mean"] = None
-        summary["board"] = learner.board_summary()  # type: ignore[attr-defined]
+        summary["board"] = (trainer.board_eval.summary() if trainer.board_eval is not None
+                            else learner.summary())
     return summary
 
 

@@ -22,8 +22,9 @@ from conftest import ARENA, ROOT
 from agents.algorithms import load_run_agent
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.network import load_net
-from agents.alphazero.train import AlphaZero, AlphaZeroConfig, ReplayWindow, elo_from_score
+from agents.alphazero.train import AlphaZero, AlphaZeroConfig, ReplayWindow
 from agents.learner import TrainHooks
+from tournaments.ratings import elo_from_score
 from agents.registry import make_agent
 from agents.match import play_match
 from agents.series import run_series

@@ -273,11 +273,26 @@ def test_dqn_learns_tictactoe_by_self_play() -> None:
 # --- checkpoints and the command line -----------------------------------------------------------
 
 
+def trainer(learner, run_dir: Path, until: int):
+    """The trainer of `arena train` around `learner` in `run_dir`: it runs the board-game
+    evaluation (board_evals.csv, best/) and, on a resumed run, carries its record on."""
+    from arena.train import Trainer
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return Trainer(learner, resolve_game(learner.game_id), run_dir, until, eval_every=10**9,
+                   eval_episodes=1, checkpoint_every=10**9, tensorboard=False)
+
+
+def scores(evaluation) -> list[tuple[int, float]]:
+    return [(row["step"], row["score"]) for row in evaluation.history]
+
+
 def test_ppo_resume_round_trip(tmp_path: Path) -> None:
     learner = ppo(num_envs=8, num_steps=8, snapshot_every=2, eval_games=4,
                   board_eval_every=128)
-    learner.train(8 * 8 * 5)
-    assert len(learner.pool.snapshots) == 2 and learner.board_eval.history
+    first = trainer(learner, tmp_path / "run", 8 * 8 * 5)
+    learner.train(8 * 8 * 5, first)
+    assert len(learner.pool.snapshots) == 2 and first.board_eval.history
     learner.save(tmp_path / "ck")
     loaded = PPO.load(tmp_path / "ck", CPU, for_training=True)
     assert loaded.steps == learner.steps and loaded.updates == learner.updates
@@ -288,7 +303,7 @@ def test_ppo_resume_round_trip(tmp_path: Path) -> None:
         for k, v in a.state_dict().items():
             assert torch.equal(v, b.state_dict()[k])
     assert loaded.envs.episode_index == learner.envs.episode_index
-    assert loaded.board_eval.history == learner.board_eval.history
+    assert scores(trainer(loaded, tmp_path / "run", 8 * 8 * 6).board_eval) == scores(first.board_eval)
     assert loaded.optimizer.state_dict()["state"][0]["step"] == \
         learner.optimizer.state_dict()["state"][0]["step"]
     loaded.train(loaded.steps + 64)
@@ -302,8 +317,9 @@ def test_ppo_resume_round_trip(tmp_path: Path) -> None:
 def test_dqn_resume_round_trip(tmp_path: Path) -> None:
     learner = dqn(num_envs=4, learning_starts=50, snapshot_every=20, eval_games=2,
                   board_eval_every=200)
-    learner.train(400)
-    assert learner.pool.snapshots and learner.board_eval.history
+    first = trainer(learner, tmp_path / "run", 400)
+    learner.train(400, first)
+    assert learner.pool.snapshots and first.board_eval.history
     learner.save(tmp_path / "ck")
     loaded = DQN.load(tmp_path / "ck", CPU, for_training=True)
     assert loaded.steps == learner.steps and loaded.updates == learner.updates
@@ -313,7 +329,7 @@ def test_dqn_resume_round_trip(tmp_path: Path) -> None:
     assert np.array_equal(loaded.replay.next_masks[:len(learner.replay)],
                           learner.replay.next_masks[:len(learner.replay)])
     assert loaded.pool.taken_at == learner.pool.taken_at
-    assert loaded.board_eval.history == learner.board_eval.history
+    assert scores(trainer(loaded, tmp_path / "run", 440).board_eval) == scores(first.board_eval)
     loaded.train(loaded.steps + 40)
     assert loaded.steps == learner.steps + 40
 
@@ -339,11 +355,11 @@ def test_cli_trains_ppo_on_tictactoe_and_the_run_plays(tmp_path: Path, config: P
     assert json.loads((out / "last" / "meta.json").read_text())["steps"] >= 4000
 
 
-def test_cartpole_presets_are_unchanged_single_player_paths() -> None:
+def test_cartpole_presets_are_unchanged_single_player_paths(tmp_path: Path) -> None:
     learner = ppo("cartpole")
-    assert not learner.board and not learner.evaluate_as_board_game
+    assert not learner.board and trainer(learner, Path(tmp_path) / "p", 1).board_eval is None
     learner_q = dqn("cartpole")
-    assert not learner_q.board and not learner_q.evaluate_as_board_game
+    assert not learner_q.board and trainer(learner_q, Path(tmp_path) / "q", 1).board_eval is None
 
 
 def test_bad_board_settings_are_user_errors() -> None:

@@ -84,6 +84,14 @@ def expected_score(elo_diff: float) -> float:
     return 1.0 / (1.0 + 10.0 ** (-elo_diff / 400.0))
 
 
+def elo_from_score(score: float, games: int) -> float:
+    """The Elo difference a score implies, 400 log10(s / (1 - s)): `expected_score`'s
+    inverse, with s kept off 0 and 1 by half a game of the `games` played."""
+    eps = 0.5 / max(games, 1)
+    s = min(max(score, eps), 1.0 - eps)
+    return 400.0 * math.log10(s / (1.0 - s))
+
+
 def fit_elo(
     names: Sequence[str],
     games: Iterable[tuple[str, str, float]],

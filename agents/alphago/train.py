@@ -23,7 +23,6 @@ and at the step, where it stopped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -111,7 +110,10 @@ class AlphaGo(Learner):
 
     algo: ClassVar[str] = "alphago"
     Config: ClassVar[type] = AlphaGoConfig
-    evaluate_as_board_game: ClassVar[bool] = True
+    #: Go only; its stages keep their own figures (figures.json): no periodic evaluation.
+    trains_single_player: ClassVar[bool] = False
+    trains_board_games: ClassVar[bool] = True
+    judges_itself: ClassVar[bool] = True
 
     def __init__(self, game_id: str, config: AlphaGoConfig, device: torch.device, seed: int):
         self.size = go_size(game_id)
@@ -125,6 +127,7 @@ class AlphaGo(Learner):
         check_net_size(self.features.shape, self.features.num_actions, config.net())
         self.steps = 0
         self.run_dir: Path | None = None
+        self.data_dir: Path | None = None  # the trainer's (hooks.data_dir), for the dataset
         self.figures: dict[str, Any] = {}
 
     @staticmethod
@@ -146,9 +149,10 @@ class AlphaGo(Learner):
     def dataset_dir(self) -> Path:
         if self.config.dataset_dir:
             return Path(self.config.dataset_dir).expanduser()
-        from arena.config import load_settings
-
-        return dataset.default_out(load_settings().data_dir, self.size, self.config.dataset_level)
+        if self.data_dir is None:
+            raise UserError("alphago: no dataset_dir, and no data directory from the trainer "
+                            "(arena train alphago GAME, or --set dataset_dir=DIR)")
+        return dataset.default_out(self.data_dir, self.size, self.config.dataset_level)
 
     def _max_moves(self) -> int:
         return self.config.max_moves or 2 * self.size * self.size
@@ -184,7 +188,8 @@ class AlphaGo(Learner):
 
     def train(self, until_step: int, hooks: TrainHooks) -> None:
         """Run the stages in order until `steps` reaches `until_step` or a hook says stop."""
-        run_dir = getattr(hooks, "run_dir", None) or self.run_dir
+        run_dir = hooks.run_dir or self.run_dir
+        self.data_dir = hooks.data_dir
         if run_dir is None:
             raise UserError("alphago: training needs a run directory (arena train alphago GAME)")
         self.run_dir = Path(run_dir)
@@ -393,6 +398,6 @@ class AlphaGo(Learner):
         learner.steps = int(meta.get("steps", 0))
         return learner
 
-    def board_summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """What `arena train` reports for this run: the figures of the finished stages."""
         return {"figures": self.figures}

@@ -18,9 +18,11 @@ One generation of `AlphaZero.train`:
    becomes the best when it scores at least `gate_threshold`; it also plays
    `ref_games` against each fixed reference (`references`: plain UCT `mcts`,
    `greedy`, `gnugo` for Go when GNU Go is installed);
-6. the generation's Elo (best's Elo + 400 log10(s / (1 - s)) from the score s
-   against the best) and scores go to the run's generations.csv; every
-   evaluation match is recorded in the store under the tag alphazero:<run dir name>.
+6. the generation's Elo (best's Elo plus the Elo difference the trainer's
+   `hooks.rate` reads from the score against the best) and scores go to the run's
+   generations.csv. Every evaluation game is played through `hooks.play_series`:
+   the trainer records it in the store under the tag alphazero:<run dir name>,
+   and writes best/ when told `hooks.new_best`.
 
 "Steps" of this learner are self-play positions (moves played). The trainer's
 hooks hear: `episode` per self-play game (the first player's result), `log`
@@ -32,7 +34,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import math
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -228,21 +229,15 @@ class ReplayWindow:
         self.pos = pos
 
 
-def elo_from_score(score: float, games: int) -> float:
-    """The Elo difference a score implies, 400 log10(s / (1 - s)), s kept off 0 and 1 by half a game."""
-    eps = 0.5 / max(games, 1)
-    s = min(max(score, eps), 1.0 - eps)
-    return 400.0 * math.log10(s / (1.0 - s))
-
-
 class AlphaZero(Learner):
     """AlphaZero on a built-in board game (tictactoe, connect4, go5..go19)."""
 
     algo: ClassVar[str] = "alphazero"
     Config: ClassVar[type] = AlphaZeroConfig
-    #: arena/train.py: no gym env, no single-player evaluation; this learner evaluates
-    #: itself by matches and writes the run's best/ (see `train`).
-    evaluate_as_board_game: ClassVar[bool] = True
+    #: Board games only; it judges its own networks by its gate (see `train`).
+    trains_single_player: ClassVar[bool] = False
+    trains_board_games: ClassVar[bool] = True
+    judges_itself: ClassVar[bool] = True
 
     def __init__(self, game_id: str, config: AlphaZeroConfig, device: torch.device, seed: int):
         from games.registry import resolve_game
@@ -280,8 +275,9 @@ class AlphaZero(Learner):
     def train(self, until_step: int, hooks: TrainHooks) -> None:
         """Generations until `steps` reaches `until_step` or a hook says stop.
 
-        When `hooks` has a `run_dir` (the trainer's), each generation writes
-        last/, best/ (when the candidate is accepted) and generations.csv there.
+        When `hooks` has a `run_dir` (the trainer's), each generation writes last/
+        and generations.csv there, and says `hooks.new_best` when the candidate is
+        accepted (the trainer writes best/).
         """
         self._clock = time.perf_counter()
         try:
@@ -291,9 +287,9 @@ class AlphaZero(Learner):
             self._clock = None
 
     def _train(self, until_step: int, hooks: TrainHooks) -> None:
-        run_dir: Path | None = getattr(hooks, "run_dir", None)
-        if run_dir is not None and not (Path(run_dir) / "best" / "meta.json").exists():
-            self._save_best(Path(run_dir) / "best")
+        run_dir = hooks.run_dir
+        if self.generation == 0:
+            hooks.new_best(self.steps)  # the initial net is the best until a candidate beats it
         while self.steps < until_step:
             if not self._self_play(until_step, hooks):
                 return
@@ -304,12 +300,12 @@ class AlphaZero(Learner):
             self.gen_games = 0
             if run_dir is not None:
                 self.save(Path(run_dir) / "last", with_train_state=True)
-            row = self._evaluate(run_dir, hooks)
+            row = self._evaluate(hooks)
             row.update(losses, learn_s=round(learn_s, 2))
             self.history.append(row)
             if run_dir is not None:
                 if row["accepted"]:
-                    self._save_best(Path(run_dir) / "best")
+                    hooks.new_best(self.steps)
                 self._write_generation(Path(run_dir), row)
                 # The checkpoint again: best and Elo have changed.
                 self.save(Path(run_dir) / "last", with_train_state=True)
@@ -378,51 +374,41 @@ class AlphaZero(Learner):
         return _NetAgent(copy.deepcopy(net).eval(), self.features, cfg.eval_sims, c_init=cfg.c_init,
                          random_moves=cfg.eval_random_moves)
 
-    def _evaluate(self, run_dir: Path | None, hooks: TrainHooks) -> dict[str, Any]:
+    def _evaluate(self, hooks: TrainHooks) -> dict[str, Any]:
         """Candidate vs best (the gate) and vs each reference; the generation's row."""
-        from agents.series import run_series
+        from agents.registry import make_agent
 
         cfg = self.config
         t0 = time.perf_counter()
-        tag = f"alphazero:{Path(run_dir).name}" if run_dir is not None else None
-        store = self._open_store(hooks) if run_dir is not None else None
-        observers = [_TaggedWriter(store, tag)] if store is not None else []
+        name = hooks.tag or "alphazero"
         gen = self.generation
         row: dict[str, Any] = {"gen": gen, "steps": self.steps}
-        try:
-            candidate = self._eval_agent(self.net)
-            score = 0.5
-            if cfg.eval_games > 0:
-                series = run_series(self.game, [candidate, self._eval_agent(self.best)],
-                                    [f"{tag or 'alphazero'}:gen{gen}",
-                                     f"{tag or 'alphazero'}:gen{self.best_generation}"],
-                                    games=cfg.eval_games, seed=gen * 100_003, observers=observers)
-                score = series.entrants[0].score
-            accepted = cfg.eval_games == 0 or score >= cfg.gate_threshold
-            elo = self.best_elo + elo_from_score(score, cfg.eval_games)
-            row.update(score_vs_best=round(score, 4), accepted=accepted, elo=round(elo, 1))
-            if accepted:
-                self.best = copy.deepcopy(self.net).eval()
-                self.best_generation, self.best_elo = gen, elo
-            row["best_gen"] = self.best_generation
-            refs: dict[str, float] = {}
-            for ref in self._references():
-                from agents.registry import make_agent
-
-                opponent = make_agent(f"mcts:sims={cfg.ref_mcts_sims}" if ref == "mcts" else ref)
-                try:
-                    series = run_series(self.game, [candidate, opponent],
-                                        [f"{tag or 'alphazero'}:gen{gen}", opponent.name],
-                                        games=cfg.ref_games, seed=gen * 100_003 + 50_000,
-                                        observers=observers)
-                finally:
-                    opponent.close()
-                refs[ref] = series.entrants[0].score
-                row[f"score_vs_{ref}"] = round(refs[ref], 4)
-            row["refs"] = " ".join(f"{k}:{v:.2f}" for k, v in refs.items())
-        finally:
-            if store is not None:
-                store.close()
+        candidate = self._eval_agent(self.net)
+        score = 0.5
+        if cfg.eval_games > 0:
+            series = hooks.play_series(self.game, [candidate, self._eval_agent(self.best)],
+                                       [f"{name}:gen{gen}", f"{name}:gen{self.best_generation}"],
+                                       games=cfg.eval_games, seed=gen * 100_003)
+            score = series.entrants[0].score
+        accepted = cfg.eval_games == 0 or score >= cfg.gate_threshold
+        elo = self.best_elo + (hooks.rate(score, cfg.eval_games) or 0.0)
+        row.update(score_vs_best=round(score, 4), accepted=accepted, elo=round(elo, 1))
+        if accepted:
+            self.best = copy.deepcopy(self.net).eval()
+            self.best_generation, self.best_elo = gen, elo
+        row["best_gen"] = self.best_generation
+        refs: dict[str, float] = {}
+        for ref in self._references():
+            opponent = make_agent(f"mcts:sims={cfg.ref_mcts_sims}" if ref == "mcts" else ref)
+            try:
+                series = hooks.play_series(self.game, [candidate, opponent],
+                                           [f"{name}:gen{gen}", opponent.name],
+                                           games=cfg.ref_games, seed=gen * 100_003 + 50_000)
+            finally:
+                opponent.close()
+            refs[ref] = series.entrants[0].score
+            row[f"score_vs_{ref}"] = round(refs[ref], 4)
+        row["refs"] = " ".join(f"{k}:{v:.2f}" for k, v in refs.items())
         row["eval_s"] = round(time.perf_counter() - t0, 2)
         return row
 
@@ -436,17 +422,6 @@ class AlphaZero(Learner):
                 continue  # GNU Go plays only Go, and only where it is installed
             out.append(ref)
         return out
-
-    @staticmethod
-    def _open_store(hooks: TrainHooks) -> Any:
-        from tournaments.store import Store
-
-        path = getattr(hooks, "store_path", None)
-        if path is None:
-            from arena.config import load_settings
-
-            path = load_settings().store_path
-        return Store(path)
 
     def _write_generation(self, run_dir: Path, row: dict[str, Any]) -> None:
         path = run_dir / "generations.csv"
@@ -476,7 +451,7 @@ class AlphaZero(Learner):
                 "elo": self.best_elo, "train_state": with_train_state,
                 "train_seconds": round(self.training_seconds(), 1), **extra}
 
-    def _save_best(self, directory: Path) -> None:
+    def save_playable(self, directory: Path) -> None:
         """best/: the accepted net as the playable model (no train state)."""
         save_net(directory, self.best, self.game_id, self._meta(False, role="best"))
 
@@ -554,8 +529,8 @@ class AlphaZero(Learner):
         self.train_seconds = float(state.get("train_seconds", meta.get("train_seconds", 0.0)))
         return self
 
-    def board_summary(self) -> dict[str, Any]:
-        """What arena/train.py reports for a board-game run instead of a mean return."""
+    def summary(self) -> dict[str, Any]:
+        """What arena/train.py reports for the run instead of a mean return."""
         return {"generation": self.generation, "best_generation": self.best_generation,
                 "best_elo": self.best_elo, "generations": self.history}
 
@@ -571,22 +546,3 @@ def _save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     with open(path, "rb") as f:
         if f.read(1) == b"\x80":
             atomic_save_tensors(path, tensors, metadata={"pad": "12345678"})
-
-
-class _TaggedWriter:
-    """The store's writer for evaluation matches: each one is recorded under `tag`."""
-
-    wants_moves = False
-
-    def __init__(self, store: Any, tag: str | None) -> None:
-        from tournaments.store import StoreWriter
-
-        self.writer = StoreWriter(store)
-        self.tag = tag
-
-    def on_event(self, event: Any) -> None:
-        from agents.match import MatchEnded
-
-        if isinstance(event, MatchEnded):
-            event.result.tag = self.tag
-        self.writer.on_event(event)

@@ -48,6 +48,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from agents.learner import TrainHooks
 from games.errors import UserError
 from tournaments.league import records
 from tournaments.league.records import LeagueGame, LeagueRecord, Player, RatingRow
@@ -219,8 +220,9 @@ class _Say:
             self(text)
 
 
-class _TrainProgress:
-    """TrainHooks that report a learner's steps every few seconds."""
+class _TrainProgress(TrainHooks):
+    """TrainHooks that report a learner's steps every few seconds. No run directory:
+    the league keeps the learner's checkpoint and rates its snapshots itself."""
 
     def __init__(self, say: _Say, label: str, start: int, until: int):
         self.say, self.label, self.start, self.until = say, label, start, until
