@@ -932,8 +932,9 @@ def _cmd_play(args: argparse.Namespace, settings: Any) -> int:
 def _cmd_demo(delay: float | None, settings: Any) -> int:
     from agents.registry import make_agent
     from agents.match import play_match
-    from tournaments.store import Store, StoreWriter
     from games.registry import resolve_game
+    from tournaments.recording import recorders
+    from tournaments.store import Store
 
     if delay is None:
         delay = 0.4 if sys.stdout.isatty() else 0.0
@@ -942,7 +943,8 @@ def _cmd_demo(delay: float | None, settings: Any) -> int:
     store = Store(settings.store_path)
     try:
         result = play_match(game, [make_agent(r) for r in refs], names=refs, seed=int(time.time()),
-                            observers=[_BoardPrinter(delay), StoreWriter(store)])
+                            observers=[_BoardPrinter(delay),
+                                       *recorders(store, game, settings.data_dir)])
     finally:
         store.close()
     print(f"stored as match {result.match_id}; `arena replay {result.match_id}` shows it again.")

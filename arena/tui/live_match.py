@@ -335,16 +335,11 @@ class _Recorder:
 
     def __init__(self, live: LiveMatch):
         self.live = live
-        self.sgf: Any = None
-        if live.game.is_go and live.game.new_state is not None:
-            from tournaments.recording import SgfWriter
-
-            self.sgf = SgfWriter(live.data_dir / "sgf")
+        self.started: MatchStarted | None = None
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, MatchStarted):
-            if self.sgf is not None:
-                self.sgf.on_event(event)
+            self.started = event
             return
         if not isinstance(event, MatchEnded):
             return
@@ -352,15 +347,17 @@ class _Recorder:
         self.live.result = result
         if result.status == "abandoned" and (not self.live.record_abandoned or not result.moves):
             return
+        from tournaments.recording import recorders
         from tournaments.store import Store
 
         store = Store(self.live.store_path)  # opened in this thread: sqlite objects stay in theirs
         try:
-            store.record(result)
+            for recorder in recorders(store, self.live.game, self.live.data_dir):
+                if self.started is not None:
+                    recorder.on_event(self.started)
+                recorder.on_event(event)
         finally:
             store.close()
-        if self.sgf is not None:
-            self.sgf.on_event(event)
 
 
 class _Reporter:
