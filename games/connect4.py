@@ -14,12 +14,11 @@ PettingZoo row ``r`` is height ``5 - r`` here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
 
 import numpy as np
 
 from games.board_env import BoardGameEnv
-from games.state import GameState
+from games.state import BitboardState
 
 ROWS = 6
 COLUMNS = 7
@@ -54,52 +53,45 @@ _CELL_SHIFTS = np.array(
 )
 
 
-class Connect4State(GameState):
-    """A connect four position; player 0 is PettingZoo's ``player_0``."""
+class Connect4State(BitboardState):
+    """A connect four position; player 0 is PettingZoo's ``player_0``.
+
+    `_marks0` and `_marks1` are the players' pieces. `observation` is a fresh
+    (6, 7, 2) int8 array equal to PettingZoo's connect_four_v3 observation.
+    """
 
     num_actions = COLUMNS
-    __slots__ = ("_pieces0", "_pieces1", "_filled", "_moves", "_winner", "_over")
-
-    def __init__(self) -> None:
-        self._pieces0 = 0
-        self._pieces1 = 0
-        self._filled = 0  # _pieces0 | _pieces1, kept to find landing cells with one addition
-        self._moves = 0
-        self._winner = -1  # -1 while nobody has four in a row
-        self._over = False
-
-    @property
-    def to_play(self) -> int:
-        return self._moves & 1
+    __slots__ = ()
+    _obs_shift = 64
+    _obs_bit = _OBS_BIT
 
     def legal_actions(self) -> list[int]:
         if self._over:
             return []
-        return list(_OPEN_COLUMNS[self._filled & _ALL_TOPS])
+        return list(_OPEN_COLUMNS[(self._marks0 | self._marks1) & _ALL_TOPS])
 
     def legal_mask(self) -> np.ndarray:
         if self._over:
             return _NO_ACTIONS.copy()
-        return _OPEN_MASK[self._filled & _ALL_TOPS].copy()
+        return _OPEN_MASK[(self._marks0 | self._marks1) & _ALL_TOPS].copy()
 
     def open_columns_mask(self) -> np.ndarray:
         """An int8 mask of the columns that are not full, even once the game is over.
 
         PettingZoo's env shows this as the mover's action mask after a win.
         """
-        return _OPEN_MASK[self._filled & _ALL_TOPS].copy()
+        return _OPEN_MASK[(self._marks0 | self._marks1) & _ALL_TOPS].copy()
 
     def play(self, action: int) -> None:
-        filled = self._filled
+        filled = self._marks0 | self._marks1
         # Adding the column's bottom bit carries through the filled cells of
         # that column and lands on the lowest empty one.
         piece = (filled + _BOTTOM[action]) & _COLUMN_BITS[action]
-        self._filled = filled | piece
         mover = self._moves & 1
         if mover:
-            pieces = self._pieces1 = self._pieces1 | piece
+            pieces = self._marks1 = self._marks1 | piece
         else:
-            pieces = self._pieces0 = self._pieces0 | piece
+            pieces = self._marks0 = self._marks0 | piece
         self._moves += 1
         # x & x >> s marks the starts of pairs s bits apart; a pair of pairs
         # 2s apart is four in a row. s = 7: horizontal, 1: vertical, 6 and 8:
@@ -115,49 +107,18 @@ class Connect4State(GameState):
         elif self._moves == _CELLS:
             self._over = True
 
-    def is_terminal(self) -> bool:
-        return self._over
-
-    def returns(self) -> tuple[float, float]:
-        if self._winner == 0:
-            return (1.0, -1.0)
-        if self._winner == 1:
-            return (-1.0, 1.0)
-        return (0.0, 0.0)
-
-    def copy(self) -> Self:
-        twin = object.__new__(self.__class__)
-        twin._pieces0 = self._pieces0
-        twin._pieces1 = self._pieces1
-        twin._filled = self._filled
-        twin._moves = self._moves
-        twin._winner = self._winner
-        twin._over = self._over
-        return twin
-
-    def observation(self, player: int) -> np.ndarray:
-        """A fresh (6, 7, 2) int8 array equal to PettingZoo's connect_four_v3 observation."""
-        own, other = self._pieces0, self._pieces1
-        if player == 1:
-            own, other = other, own
-        bits = np.unpackbits(
-            np.frombuffer((own | other << 64).to_bytes(16, "little"), dtype=np.uint8),
-            bitorder="little",
-        )
-        return bits.take(_OBS_BIT).view(np.int8)
-
     def owner_at(self, row: int, column: int) -> int | None:
         """The player whose piece is at (row, column), row 0 at the top as in PettingZoo."""
         bit = 1 << (column * _STRIDE + ROWS - 1 - row)
-        if self._pieces0 & bit:
+        if self._marks0 & bit:
             return 0
-        if self._pieces1 & bit:
+        if self._marks1 & bit:
             return 1
         return None
 
     def column_height(self, column: int) -> int:
         """How many pieces are in `column`."""
-        return ((self._filled >> (column * _STRIDE)) & ((1 << ROWS) - 1)).bit_length()
+        return (((self._marks0 | self._marks1) >> (column * _STRIDE)) & ((1 << ROWS) - 1)).bit_length()
 
     def illegal_reason(self, action: int) -> str | None:
         """Why the player to move may not play `action` ("column full"), or None."""
@@ -214,8 +175,8 @@ class Connect4State(GameState):
 
 def _mover_boards(state: Connect4State) -> tuple[int, int, int]:
     if state._moves & 1:
-        return (state._pieces1, state._pieces0, 0)
-    return (state._pieces0, state._pieces1, 1)
+        return (state._marks1, state._marks0, 0)
+    return (state._marks0, state._marks1, 1)
 
 
 def network_planes(states: Sequence[Connect4State]) -> np.ndarray:

@@ -90,3 +90,56 @@ class GameState(ABC):
     def symbols(self) -> tuple[str, str]:
         """How each player's pieces are drawn."""
         return ("X", "O")
+
+
+class BitboardState(GameState):
+    """A position kept as one int per player, bit n set where that player has a mark on cell n.
+
+    Tic-tac-toe and connect four share this: who is to move, the result,
+    the copy and the PettingZoo observation. A subclass sets `_obs_shift`
+    (where the opponent's bits start in the code that `observation`
+    unpacks: own | other << shift) and `_obs_bit` (obs[...] = that code's
+    bit number), and in `play` sets `_marks0`/`_marks1`, `_moves` and, when
+    the game ends, `_over` (and `_winner`, the player who won).
+    """
+
+    __slots__ = ("_marks0", "_marks1", "_moves", "_winner", "_over")
+    _obs_shift: int
+    _obs_bit: np.ndarray
+
+    def __init__(self) -> None:
+        self._marks0 = 0
+        self._marks1 = 0
+        self._moves = 0
+        self._winner = -1  # -1 while nobody has won
+        self._over = False
+
+    @property
+    def to_play(self) -> int:
+        return self._moves & 1
+
+    def is_terminal(self) -> bool:
+        return self._over
+
+    def returns(self) -> tuple[float, float]:
+        if self._winner == 0:
+            return (1.0, -1.0)
+        if self._winner == 1:
+            return (-1.0, 1.0)
+        return (0.0, 0.0)
+
+    def copy(self) -> Self:
+        twin = object.__new__(self.__class__)
+        twin._marks0 = self._marks0
+        twin._marks1 = self._marks1
+        twin._moves = self._moves
+        twin._winner = self._winner
+        twin._over = self._over
+        return twin
+
+    def observation(self, player: int) -> np.ndarray:
+        """A fresh int8 array equal to PettingZoo's observation for `player` (own marks first)."""
+        own, other = (self._marks0, self._marks1) if player == 0 else (self._marks1, self._marks0)
+        code = (own | other << self._obs_shift).to_bytes(self._obs_shift // 4, "little")
+        bits = np.unpackbits(np.frombuffer(code, dtype=np.uint8), bitorder="little")
+        return bits.take(self._obs_bit).view(np.int8)

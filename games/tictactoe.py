@@ -14,12 +14,11 @@ and `copy` a handful of integer operations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
 
 import numpy as np
 
 from games.board_env import BoardGameEnv
-from games.state import GameState
+from games.state import BitboardState
 
 _CELLS = 9
 _ALL_CELLS = (1 << _CELLS) - 1
@@ -56,22 +55,17 @@ _PLANE_BITS = np.array([*range(18)] + [18] * 9, dtype=np.int64)
 _COLUMNS = "abc"
 
 
-class TicTacToeState(GameState):
-    """A tic-tac-toe position; player 0 is PettingZoo's ``player_1`` (X)."""
+class TicTacToeState(BitboardState):
+    """A tic-tac-toe position; player 0 is PettingZoo's ``player_1`` (X).
+
+    `observation` is a fresh (3, 3, 2) int8 array equal to PettingZoo's
+    tictactoe_v3 observation.
+    """
 
     num_actions = _CELLS
-    __slots__ = ("_marks0", "_marks1", "_moves", "_winner", "_over")
-
-    def __init__(self) -> None:
-        self._marks0 = 0
-        self._marks1 = 0
-        self._moves = 0
-        self._winner = -1  # -1 while nobody has three in a row
-        self._over = False
-
-    @property
-    def to_play(self) -> int:
-        return self._moves & 1
+    __slots__ = ()
+    _obs_shift = 16
+    _obs_bit = _OBS_BIT
 
     def legal_actions(self) -> list[int]:
         if self._over:
@@ -105,34 +99,6 @@ class TicTacToeState(GameState):
                 return
         if self._moves == _CELLS:
             self._over = True
-
-    def is_terminal(self) -> bool:
-        return self._over
-
-    def returns(self) -> tuple[float, float]:
-        if self._winner == 0:
-            return (1.0, -1.0)
-        if self._winner == 1:
-            return (-1.0, 1.0)
-        return (0.0, 0.0)
-
-    def copy(self) -> Self:
-        twin = object.__new__(self.__class__)
-        twin._marks0 = self._marks0
-        twin._marks1 = self._marks1
-        twin._moves = self._moves
-        twin._winner = self._winner
-        twin._over = self._over
-        return twin
-
-    def observation(self, player: int) -> np.ndarray:
-        """A fresh (3, 3, 2) int8 array equal to PettingZoo's tictactoe_v3 observation."""
-        own, other = (self._marks0, self._marks1) if player == 0 else (self._marks1, self._marks0)
-        bits = np.unpackbits(
-            np.frombuffer((own | other << 16).to_bytes(4, "little"), dtype=np.uint8),
-            bitorder="little",
-        )
-        return bits.take(_OBS_BIT).view(np.int8)
 
     def cell_owner(self, action: int) -> int | None:
         """The player whose mark is on cell `action`, or None when it is empty."""
