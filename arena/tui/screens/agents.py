@@ -10,11 +10,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from arena.tui.app import StartRequest
 from arena.tui.catalog import AgentEntry, list_agents
+from arena.tui.screens.base import BackScreen
 from arena.tui.screens.watch import default_agents
 from games.registry import resolve_game
 
@@ -26,11 +26,10 @@ def _watch_game(entry: AgentEntry) -> str:
     return entry.game or "connect4"
 
 
-class AgentsScreen(Screen):
+class AgentsScreen(BackScreen):
     """The roster as a table; watch or play against the highlighted agent."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("w", "watch", "Watch it"),
         Binding("p", "play", "Play against it"),
         Binding("f5", "reload", "Reload"),
@@ -102,6 +101,3 @@ class AgentsScreen(Screen):
             self.action_watch()
         elif event.button.id == "play":
             self.action_play()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

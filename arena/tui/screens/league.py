@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from arena.tui.league_view import (
@@ -27,8 +26,10 @@ from arena.tui.league_view import (
     read_league,
     stop_league_runner,
 )
+from arena.tui.screens.base import BackScreen
 from arena.tui.screens.tournaments import runner_title
 from arena.tui.widgets.ratings_chart import RatingsChart
+from arena.tui.widgets.standings import refill_rows
 
 COLUMNS = ("#", "player", "kind", "round", "steps", "games", "Elo (95%)", "PFSP next")
 CHART_MODES = ("snapshots", "history")
@@ -54,7 +55,7 @@ def league_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
-class LeagueScreen(Screen):
+class LeagueScreen(BackScreen):
     """One league, followed live.
 
     Promises: every `poll_s` seconds (and on F5) `snapshot` is re-read from the
@@ -84,7 +85,6 @@ class LeagueScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("t", "toggle_chart", "Chart mode"),
         Binding("s", "stop", "Stop runner"),
         Binding("f5", "poll", "Refresh"),
@@ -113,9 +113,6 @@ class LeagueScreen(Screen):
         self.sub_title = f"League {self.league}"
         self.poll()
         self.set_interval(self.poll_s, self.poll)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_poll(self) -> None:
         self.poll()
@@ -150,13 +147,7 @@ class LeagueScreen(Screen):
             f"{data['rounds_done']} / {data['rounds']} rounds · {games['done']} games · "
             f"learners: {learners} · Elo anchored to {data['anchor']} = 0 · "
             f"opponents by PFSP ({data['pfsp']})")
-        table = self.query_one("#l-table", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for values in league_rows(data):
-            table.add_row(*values)
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        refill_rows(self.query_one("#l-table", DataTable), league_rows(data))
         self.draw_chart(snapshot)
 
     def draw_chart(self, snapshot: LeagueSnapshot) -> None:

@@ -18,7 +18,6 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select
 
 from agents.base import Insight
@@ -26,6 +25,7 @@ from games.errors import UserError
 from agents.match import Move
 from arena.tui.catalog import agents_for, board_games, build_agent, list_agents, option_label
 from arena.tui.live_match import LiveEnded, LiveMatch, LiveStarted, LiveTurn, PersonAgent
+from arena.tui.screens.base import LiveGameScreen
 from arena.tui.widgets.board import BoardView
 from arena.tui.widgets.match_panel import MatchPanel
 from games.registry import GameSpec, resolve_game
@@ -34,11 +34,10 @@ from games.registry import GameSpec, resolve_game
 PERSON = "human"
 
 
-class PlayScreen(Screen):
+class PlayScreen(LiveGameScreen):
     """One game at a time between you and an agent."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("n", "new_game", "New game"),
         Binding("p", "pass_move", "Pass"),  # only where the game has a pass move
         Binding("u", "undo", "Undo"),
@@ -85,10 +84,6 @@ class PlayScreen(Screen):
                 yield Input(placeholder="type a move (e.g. b2, 4, D4 or pass) and press Enter",
                             id="move", select_on_focus=False)
         yield Footer()
-
-    @property
-    def panel(self) -> MatchPanel:
-        return self.query_one(MatchPanel)
 
     def on_mount(self) -> None:
         self.sub_title = "Play"
@@ -344,18 +339,5 @@ class PlayScreen(Screen):
         self.person.resign()
         self.panel.say("Resigning…")
 
-    def stop_game(self) -> None:
-        """Leave the game on (it is stored as abandoned if moves were played)."""
-        if self.live is not None and not self.live.finished.is_set():
-            self.live.stop()
-
-    def on_unmount(self) -> None:
-        self.stop_game()
-
-    def action_back(self) -> None:
-        """Leave the screen (ending the game); from a text box, Esc only leaves the box."""
-        if isinstance(self.focused, Input):
-            self.query_one(BoardView).focus()
-            return
-        self.stop_game()
-        self.app.pop_screen()
+    def typing_done(self) -> BoardView:
+        return self.query_one(BoardView)

@@ -26,7 +26,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
@@ -34,6 +33,7 @@ from games.errors import UserError
 from agents.match import Move
 from tournaments.store import StoredMatch
 from arena.tui.league_view import is_league_spec, list_league_names, start_league_runner
+from arena.tui.screens.base import BackScreen
 from arena.tui.tournament_view import (
     TournamentSnapshot,
     list_tournament_names,
@@ -64,7 +64,7 @@ def runner_title(name: str, kind: str, running: bool, finished: bool) -> Text:
     return title
 
 
-class TournamentsScreen(Screen):
+class TournamentsScreen(BackScreen):
     """Stored tournaments and specs on the left; the followed one's standings and games on the right.
 
     Promises: every `poll_s` seconds (and on F5) `snapshot` is re-read from
@@ -80,7 +80,6 @@ class TournamentsScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("s", "stop", "Stop runner"),
         Binding("f5", "poll", "Refresh"),
     ]
@@ -239,9 +238,6 @@ class TournamentsScreen(Screen):
     def action_poll(self) -> None:
         self.poll()
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
     # -- the followed tournament ------------------------------------------------------------
     def running(self) -> bool:
         """True while a runner plays the followed tournament."""
@@ -294,7 +290,7 @@ class TournamentsScreen(Screen):
         open_replay(self.app, match_id)
 
 
-class ReplayScreen(Screen):
+class ReplayScreen(BackScreen):
     """A stored game, move by move: the board at `ply` and the moves up to it.
 
     Promises: `ply` runs from 0 (before any move) to len(match.moves); the
@@ -303,7 +299,6 @@ class ReplayScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("left,p", "step(-1)", "Previous"),
         Binding("right,n", "step(1)", "Next"),
         Binding("home", "jump(0)", "Start"),
@@ -355,9 +350,6 @@ class ReplayScreen(Screen):
 
     def action_jump(self, where: int) -> None:
         self.ply = len(self.moves) if where < 0 else where
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"replay-first": lambda: self.action_jump(0),

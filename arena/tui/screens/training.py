@@ -17,7 +17,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Footer,
@@ -47,6 +46,7 @@ from arena.tui.runs import (
     stop_training,
     train_command,
 )
+from arena.tui.screens.base import BackScreen
 from games.registry import builtin_games
 
 ALGORITHMS = [("DQN", "dqn"), ("PPO", "ppo"), ("A2C", "a2c"), ("REINFORCE", "pg")]
@@ -58,11 +58,10 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-class TrainingScreen(Screen):
+class TrainingScreen(BackScreen):
     """New runs on the left, the followed run's progress and curves on the right."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("s", "stop", "Stop run (saves)"),
         Binding("o", "open", "Open a run by path"),
         Binding("f5", "poll", "Refresh"),
@@ -217,9 +216,6 @@ class TrainingScreen(Screen):
     def action_poll(self) -> None:
         self.reload_runs()
         self.poll()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     # -- the followed run ----------------------------------------------------------
     def poll(self) -> None:

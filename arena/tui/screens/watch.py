@@ -12,12 +12,12 @@ import math
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select
 
 from games.errors import UserError
 from arena.tui.catalog import agents_for, build_agent, list_agents, option_label, watchable_games
 from arena.tui.live_match import LiveEnded, LiveMatch, LiveStarted, Pacer, speed_text
+from arena.tui.screens.base import LiveGameScreen
 from arena.tui.widgets.frame import FrameView
 from arena.tui.widgets.match_panel import MatchPanel
 from games.registry import GameSpec, resolve_game
@@ -37,11 +37,10 @@ def default_agents(game: GameSpec) -> list[str]:
     return ["random"] * game.players
 
 
-class WatchScreen(Screen):
+class WatchScreen(LiveGameScreen):
     """Set up and watch one game at a time; every game is stored."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
         Binding("space", "pause", "Pause/run"),
         Binding("n,full_stop", "step", "Step"),
         Binding("plus,equals_sign", "faster", "Faster"),
@@ -83,10 +82,6 @@ class WatchScreen(Screen):
     @staticmethod
     def _known(game_id: str) -> bool:
         return any(g.id == game_id for g in watchable_games())
-
-    @property
-    def panel(self) -> MatchPanel:
-        return self.query_one(MatchPanel)
 
     def on_mount(self) -> None:
         self.sub_title = "Watch"
@@ -197,22 +192,6 @@ class WatchScreen(Screen):
     def on_live_ended(self, message: LiveEnded) -> None:
         if message.live is self.live:
             self.panel.say("s (or Start) plays another game; Esc goes back.", "dim")
-
-    def stop_game(self) -> None:
-        """Stop the current game, if one is on (an unfinished game is stored as abandoned)."""
-        if self.live is not None and not self.live.finished.is_set():
-            self.live.stop()
-
-    def on_unmount(self) -> None:
-        self.stop_game()
-
-    def action_back(self) -> None:
-        """Leave the screen (ending the game); from a text box, Esc only leaves the box."""
-        if isinstance(self.focused, Input):
-            self.panel.focus()
-            return
-        self.stop_game()
-        self.app.pop_screen()
 
     def action_toggle_setup(self) -> None:
         """Hide the setup column (more room for the board or picture), or show it again."""

@@ -371,29 +371,30 @@ class BoardView(Widget, can_focus=True):
     #: Letters the screens bind (new game, pass, undo, resign, quit): never taken as typing.
     RESERVED_KEYS = frozenset("npurq")
 
-    class Typed(Message):
+    class _Said(Message):
+        """A message from `board` (its control)."""
+
+        def __init__(self, board: BoardView):
+            super().__init__()
+            self.board = board
+
+        @property
+        def control(self) -> BoardView:
+            return self.board
+
+    class Typed(_Said):
         """The person began typing a move ("e" of "E5") while the board had the focus."""
 
         def __init__(self, board: BoardView, character: str):
-            super().__init__()
-            self.board = board
+            super().__init__(board)
             self.character = character
 
-        @property
-        def control(self) -> BoardView:
-            return self.board
-
-    class Chosen(Message):
+    class Chosen(_Said):
         """The person picked `action` on the board."""
 
         def __init__(self, board: BoardView, action: int):
-            super().__init__()
-            self.board = board
+            super().__init__(board)
             self.action = action
-
-        @property
-        def control(self) -> BoardView:
-            return self.board
 
     def __init__(self, *, interactive: bool = False, name: str | None = None,
                  id: str | None = None, classes: str | None = None):

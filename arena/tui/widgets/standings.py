@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
@@ -17,6 +18,16 @@ LEADERBOARD_COLUMNS = ("#", "agent", "episodes", "mean return (95%)", "min", "ma
 
 def _number(value: float | None, spec: str = "g") -> str:
     return "-" if value is None else format(value, spec)
+
+
+def refill_rows(table: DataTable, rows: Iterable[tuple[str, ...]]) -> None:
+    """Put `rows` in `table` in place of its rows, the cursor kept on its row number."""
+    cursor = table.cursor_row
+    table.clear()
+    for values in rows:
+        table.add_row(*values)
+    if table.row_count:
+        table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
 
 
 def standings_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -59,12 +70,7 @@ class StandingsTable(DataTable):
             self.clear(columns=True)
             self.add_columns(*(LEADERBOARD_COLUMNS if leaderboard else TWO_PLAYER_COLUMNS))
             self.leaderboard = leaderboard
-        row = self.cursor_row
-        self.clear()
-        for values in standings_rows(data):
-            self.add_row(*values)
-        if self.row_count:
-            self.move_cursor(row=min(row, self.row_count - 1), animate=False)
+        refill_rows(self, standings_rows(data))
 
 
 class RecentGamesTable(DataTable):
