@@ -29,7 +29,7 @@ action applied is ``env.unwrapped.last_action`` (None at reset).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import gymnasium
@@ -242,32 +242,19 @@ class BoardGameEnv(AECEnv):
 
 
 class _AgentIterable:
+    """What `agent_iter` returns: each iter() of it is a fresh run of turns, as PettingZoo's."""
+
     __slots__ = ("_env", "_max_iter")
 
     def __init__(self, env: BoardGameEnv, max_iter: int) -> None:
         self._env = env
         self._max_iter = max_iter
 
-    def __iter__(self) -> _AgentIterator:
-        return _AgentIterator(self._env, self._max_iter)
-
-
-class _AgentIterator:
-    __slots__ = ("_env", "_turns_left")
-
-    def __init__(self, env: BoardGameEnv, max_iter: int) -> None:
-        self._env = env
-        self._turns_left = max_iter
-
-    def __iter__(self) -> _AgentIterator:
-        return self
-
-    def __next__(self) -> str:
-        env = self._env
-        if not env.agents or self._turns_left <= 0:
-            raise StopIteration
-        self._turns_left -= 1
-        if not env._has_updated:
-            raise AssertionError("need to call step() or reset() in a loop over `agent_iter`")
-        env._has_updated = False
-        return env.agent_selection
+    def __iter__(self) -> Iterator[str]:
+        env, turns_left = self._env, self._max_iter
+        while env.agents and turns_left > 0:
+            turns_left -= 1
+            if not env._has_updated:
+                raise AssertionError("need to call step() or reset() in a loop over `agent_iter`")
+            env._has_updated = False
+            yield env.agent_selection

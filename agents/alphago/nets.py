@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.alphazero.network import NetConfig, PolicyValueNet, net_config_from_meta
-from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_str, load_tensors,
-                               read_meta, write_meta)
+from agents.alphazero.network import NetConfig, PolicyValueNet, load_model, net_config_from_meta
+from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_str, read_meta,
+                               write_meta)
 from games.errors import UserError
 from games import registry
 from games.features import GameFeatures, game_features
@@ -75,14 +75,8 @@ def load_net(directory: Path, kind: str, device: torch.device | str = "cpu"
         features = features_for(field_str(meta, "game", path), history)
     except UserError as exc:
         raise UserError(f"'{path}': field 'game': {exc}") from None
-    config = net_config_from_meta(meta, path, features)
-    net = new_net(features, config)
-    try:
-        net.load_state_dict(load_tensors(directory / MODEL))
-    except RuntimeError as exc:
-        raise UserError(f"'{directory / MODEL}' does not fit the network in meta.json: "
-                        f"{str(exc).splitlines()[0]}") from None
-    return net.to(device).eval(), features, meta
+    net = new_net(features, net_config_from_meta(meta, path, features))
+    return load_model(net, directory, device), features, meta
 
 
 # -- symmetries -------------------------------------------------------------------------

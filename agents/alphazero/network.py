@@ -181,9 +181,18 @@ def load_net(directory: Path, device: torch.device | str = "cpu"
         raise UserError(f"'{directory / META}': field 'game': {exc}") from None
     config = net_config_from_meta(meta, directory / META, features)
     net = PolicyValueNet(features.shape, features.num_actions, config)
+    return load_model(net, directory, device), features, meta
+
+
+def load_model(net: PolicyValueNet, directory: Path, device: torch.device | str = "cpu"
+               ) -> PolicyValueNet:
+    """`net` with `directory`'s model.safetensors in it, in eval mode on `device`.
+
+    UserError when those weights do not fit `net` (the network meta.json records).
+    """
     try:
         net.load_state_dict(load_tensors(directory / MODEL))
     except RuntimeError as exc:
         raise UserError(f"'{directory / MODEL}' does not fit the network in meta.json: "
                         f"{str(exc).splitlines()[0]}") from None
-    return net.to(device).eval(), features, meta
+    return net.to(device).eval()
