@@ -42,6 +42,30 @@ def run_arena(*args: str, input: str | None = None, timeout: float = 300) -> sub
     )
 
 
+def stored(config: Path) -> tuple[int, int]:
+    """(matches, tournaments) in the store beside `config` (the `config` fixture's); (0, 0)
+    when there is none."""
+    import sqlite3
+
+    db = config.parent / "data" / "arena.db"
+    if not db.is_file():
+        return 0, 0
+    conn = sqlite3.connect(db)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        matches = conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
+        tournaments = (conn.execute("SELECT COUNT(*) FROM tournaments").fetchone()[0]
+                       if "tournaments" in tables else 0)
+        return matches, tournaments
+    finally:
+        conn.close()
+
+
+def matches_stored(config: Path) -> int:
+    """How many matches the store beside `config` holds; 0 when there is none."""
+    return stored(config)[0]
+
+
 @pytest.fixture
 def one_thread():
     """torch on one thread for the test (the machine's cores are shared), restored after."""

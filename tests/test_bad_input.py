@@ -12,28 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ARENA, ROOT, run_arena
+from conftest import ARENA, ROOT, run_arena, stored
 
 from arena.cli import main
 from games.errors import UserError
 
 MAX_SEED = 2**63 - 1
-
-
-def stored(config: Path) -> tuple[int, int]:
-    """(matches, tournaments) in the store of `config` (0, 0 when there is none)."""
-    db = config.parent / "data" / "arena.db"
-    if not db.is_file():
-        return 0, 0
-    conn = sqlite3.connect(db)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        matches = conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
-        tournaments = (conn.execute("SELECT COUNT(*) FROM tournaments").fetchone()[0]
-                       if "tournaments" in tables else 0)
-        return matches, tournaments
-    finally:
-        conn.close()
 
 
 def one_line(code: int, err: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_arena
+from conftest import matches_stored, run_arena
 from safetensors.torch import load_file, save_file
 
 from arena.cli import main
@@ -116,7 +116,7 @@ def test_a_missing_tensor(runs, algo, tmp_path, capsys, config):
     edit_tensors(run / "last" / "model.safetensors", drop)
     refused(["match", "cartpole", str(run)], capsys, "model.safetensors", "lacks tensor",
             name["key"])
-    assert _stored(config) == 0
+    assert matches_stored(config) == 0
 
 
 @pytest.mark.parametrize("algo", ALGOS)
@@ -185,7 +185,7 @@ def test_an_unknown_game(runs, algo, tmp_path, capsys, config):
     edit_meta(run / "last", lambda m: m.__setitem__("game", "chess"))
     refused(["match", "tictactoe", str(run), "random"], capsys, "meta.json", "field 'game'",
             "chess")
-    assert _stored(config) == 0
+    assert matches_stored(config) == 0
 
 
 def test_every_fault_is_refused_by_the_real_command_too(runs, tmp_path, config):
@@ -204,7 +204,7 @@ def test_every_fault_is_refused_by_the_real_command_too(runs, tmp_path, config):
 def test_a_cartpole_run_in_connect_four_is_refused_before_any_game(runs, capsys, config):
     refused(["match", "connect4", str(runs["ppo"]), "random"], capsys,
             f"agent '{runs['ppo']}' was trained on cartpole, not connect4")
-    assert _stored(config) == 0
+    assert matches_stored(config) == 0
 
 
 def test_a_run_recorded_under_the_gym_id_is_refused_in_connect_four(runs, tmp_path, capsys,
@@ -247,16 +247,3 @@ def test_a_malformed_training_state_on_resume(runs, algo, fault, tmp_path, capsy
     before = {f.name: f.read_bytes() for f in (run / "last").iterdir()}
     refused(["train", "--resume", str(run), "--steps", "100000"], capsys, "train_state.json")
     assert {f.name: f.read_bytes() for f in (run / "last").iterdir()} == before  # untouched
-
-
-def _stored(config: Path) -> int:
-    import sqlite3
-
-    db = config.parent / "data" / "arena.db"
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
-    finally:
-        conn.close()

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 
 import pytest
-from conftest import ARENA, ROOT, run_arena
+from conftest import ARENA, ROOT, matches_stored, run_arena
 from tournament_support import write_spec
 
 CONNECT4_MODEL = "alphazero:assets/models/connect4"
@@ -33,17 +32,6 @@ def _with_closed_stdout(*args: str) -> subprocess.CompletedProcess:
                               text=True, timeout=120, cwd=ROOT, env=dict(os.environ))
     finally:
         os.close(write_end)
-
-
-def _matches_stored(config) -> int:
-    db = config.parent / "data" / "arena.db"
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
-    finally:
-        conn.close()
 
 
 # -- a closed stdout -----------------------------------------------------------------------------
@@ -120,7 +108,7 @@ def test_no_suggestion_when_nothing_is_close(config):
 def test_a_connect4_model_in_a_go_match_is_refused_before_any_game(config):
     line = _one_line_error(run_arena("match", "go9", CONNECT4_MODEL, "random"))
     assert line == f"arena: agent '{CONNECT4_MODEL}' was trained on connect4, not go9"
-    assert _matches_stored(config) == 0  # no stored forfeit game
+    assert matches_stored(config) == 0  # no stored forfeit game
     line = _one_line_error(run_arena("watch", "go9", "random", CONNECT4_MODEL))
     assert f"agent '{CONNECT4_MODEL}' was trained on connect4, not go9" in line
 
@@ -143,7 +131,7 @@ def test_a_tournament_with_a_model_of_another_game_is_refused(tmp_path, config):
     line = _one_line_error(run_arena("tournament", "run", str(spec)))
     assert "field 'participants.1.agent'" in line
     assert f"agent '{CONNECT4_MODEL}' was trained on connect4, not go9" in line
-    assert _matches_stored(config) == 0
+    assert matches_stored(config) == 0
 
 
 # -- the move cap ---------------------------------------------------------------------------------
@@ -185,14 +173,14 @@ def test_a_capped_game_without_a_score_stays_a_draw(config):
 def test_gnugo_in_tic_tac_toe_is_refused_before_any_game(tmp_path, config):
     line = _one_line_error(run_arena("match", "tictactoe", "gnugo", "random"))
     assert line == "arena: agent 'gnugo' cannot play tictactoe: it plays Go only (go5..go19)"
-    assert _matches_stored(config) == 0  # no stored forfeit game
+    assert matches_stored(config) == 0  # no stored forfeit game
     line = _one_line_error(run_arena("eval", "gnugo", "cartpole"))
     assert line == "arena: agent 'gnugo' cannot play cartpole: it plays Go only (go5..go19)"
     spec = write_spec(tmp_path, name="gnugo-ttt", game="tictactoe",
                       participants=["random", "gtp:/usr/games/gnugo --mode gtp"])
     line = _one_line_error(run_arena("tournament", "run", str(spec)))
     assert "field 'participants.1.agent'" in line and "cannot play tictactoe: it plays Go" in line
-    assert _matches_stored(config) == 0
+    assert matches_stored(config) == 0
 
 
 def test_an_agent_class_says_which_games_it_plays(tmp_path, config):
@@ -207,7 +195,7 @@ def test_an_agent_class_says_which_games_it_plays(tmp_path, config):
     ref = f"{tmp_path / 'picky.py'}:TicTacToeOnly"
     line = _one_line_error(run_arena("match", "connect4", ref, "random"))
     assert line == f"arena: agent '{ref}' cannot play connect4: it plays tic-tac-toe only"
-    assert _matches_stored(config) == 0
+    assert matches_stored(config) == 0
     ok = run_arena("match", "tictactoe", ref, "random", "--games", "1")
     assert ok.returncode == 0, ok.stderr
 

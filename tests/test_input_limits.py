@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import resource
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ARENA, ROOT
+from conftest import ARENA, ROOT, stored
 
 from games.errors import UserError
 from games.inputs import (
@@ -71,22 +70,6 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1, proc.stderr[:2000]
     assert len(lines[0]) < 300, lines[0]
     return lines[0]
-
-
-def stored(config: Path) -> tuple[int, int]:
-    """(matches, tournaments) in the store of `config` (0, 0 when there is none)."""
-    db = config.parent / "data" / "arena.db"
-    if not db.exists():
-        return 0, 0
-    conn = sqlite3.connect(db)
-    try:
-        matches = conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        tournaments = (conn.execute("SELECT COUNT(*) FROM tournaments").fetchone()[0]
-                       if "tournaments" in tables else 0)
-        return matches, tournaments
-    finally:
-        conn.close()
 
 
 def endless(path: Path) -> Path:
