@@ -7,7 +7,7 @@ training loop and checkpoints. The Bellman target is in `DQN._update`.
 How a run goes: `num_envs` copies of the game's training env
 (GameSpec.make_gym(train=True)) step in a gymnasium SyncVectorEnv; actions are
 epsilon-greedy with epsilon falling linearly; every transition goes into a
-replay ring (agents/replay_buffer.py); every `train_freq` vector steps, once
+replay ring (agents/replay.py); every `train_freq` vector steps, once
 `learning_starts` env steps are stored, `gradient_steps` minibatch updates
 regress Q(s, a) on r + gamma * Q_target(s', a*) with a* the best action of s'
 (by the online net with double DQN, else by the target net), or on n-step
@@ -51,7 +51,6 @@ import torch.nn.functional as F
 from agents.base import ActionInsight, Agent, Insight, MatchContext
 from agents.board_selfplay import (
     BoardNetAgent,
-    MaskedReplay,
     NetOpponent,
     SelfPlayEnvs,
     SelfPlayLearner,
@@ -89,7 +88,7 @@ from agents.checkpoint import (
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
 from agents.nets import QNetwork, check_parameters, trunk_parameters
-from agents.replay_buffer import AnyReplay, load_replay_buffer, make_replay_buffer
+from agents.replay import AnyReplay, MaskedReplay, load_replay_buffer, make_replay_buffer
 from games.errors import UserError
 
 
@@ -408,12 +407,9 @@ class DQN(SelfPlayLearner, Learner):
         """One gradient step on a replay minibatch; (loss, mean Q of the actions taken)."""
         cfg = self.config
         assert self.replay is not None
-        if self.board:
-            batch: Any = self.replay.sample(cfg.batch_size, cfg.gamma)
-            next_masks = torch.as_tensor(batch.next_masks, device=self.device)
-        else:
-            batch = self.replay.sample(cfg.batch_size, cfg.n_step, cfg.gamma)
-            next_masks = None
+        batch = self.replay.sample(cfg.batch_size, cfg.n_step, cfg.gamma)
+        next_masks = (None if batch.next_masks is None
+                      else torch.as_tensor(batch.next_masks, device=self.device))
         dev = self.device
         obs = torch.as_tensor(batch.obs, device=dev)
         actions = torch.as_tensor(batch.actions, device=dev)
@@ -525,14 +521,15 @@ class DQN(SelfPlayLearner, Learner):
         cfg = self.config
         envs = self.board_envs
         if self.replay is None:
-            self.replay = MaskedReplay(cfg.buffer_size, self.obs_shape, self.n_actions, self.seed)
+            self.replay = MaskedReplay(cfg.buffer_size, self.obs_shape, self.n_actions,
+                                       cfg.num_envs, seed=[self.seed, 3])
         planes, masks = envs.observations()
         while self.steps < until_step:
             actions = self._act_board(planes, masks, self.epsilon())
             rewards, dones, finished = envs.step(actions)
             next_planes, next_masks = envs.observations()
             # For a finished game s' is the next game's start: unused, terminated drops it.
-            self.replay.add(planes, actions, rewards, next_planes, next_masks, dones)
+            self.replay.add(planes, actions, rewards, next_planes, dones, dones, next_masks)
             self.steps += cfg.num_envs
             self.vector_steps += 1
             for end in finished:
@@ -600,10 +597,7 @@ class DQN(SelfPlayLearner, Learner):
             with_replay = self.config.save_replay and self.replay is not None
             if with_replay:
                 assert self.replay is not None
-                if self.board:
-                    atomic_save_tensors(directory / REPLAY, self.replay.tensors())
-                else:
-                    self.replay.save(directory / REPLAY)
+                self.replay.save(directory / REPLAY)
             board_state = {}
             if self.board:
                 board_state = {"envs": self.board_envs.state(), "pool": self.pool.state(),
@@ -685,8 +679,9 @@ class DQN(SelfPlayLearner, Learner):
                 self.board_envs.load_state(state["envs"])
                 self.pool.restore(tensors, state["pool"])
                 if meta.get("replay"):
-                    self.replay = MaskedReplay(config.buffer_size, shape, n_actions, seed)
-                    self.replay.restore(load_tensors(directory / REPLAY), state["board_replay"])
+                    self.replay = load_replay_buffer(directory / REPLAY, config.buffer_size,
+                                                     shape, n, num_actions=n_actions,
+                                                     state=state["board_replay"])
             elif meta.get("replay"):
                 self.replay = load_replay_buffer(directory / REPLAY, config.buffer_size, shape,
                                                  config.num_envs)

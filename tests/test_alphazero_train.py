@@ -22,7 +22,8 @@ from conftest import ARENA, ROOT
 from agents.algorithms import load_run_agent
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.network import load_net
-from agents.alphazero.train import AlphaZero, AlphaZeroConfig, ReplayWindow
+from agents.alphazero.train import AlphaZero, AlphaZeroConfig
+from agents.replay import ReplayWindow
 from agents.learner import TrainHooks
 from tournaments.ratings import elo_from_score
 from agents.registry import make_agent

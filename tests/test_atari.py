@@ -10,7 +10,7 @@ import torch
 from agents.checkpoint import META, REPLAY
 from agents.dqn import DQN, DQNConfig, load_agent
 from agents.learner import TrainHooks
-from agents.replay_buffer import FrameReplayBuffer
+from agents.replay import FrameReplayBuffer
 from agents.match import play_match
 from games.registry import builtin_games, resolve_game
 

@@ -232,7 +232,7 @@ def test_replay_is_checked_against_the_run_before_allocating(dqn_run, tmp_path, 
 def test_replay_capacity_over_the_cap_is_refused_before_allocating(tmp_path, monkeypatch):
     import numpy as np
 
-    from agents.replay_buffer import ReplayBuffer, load_replay_buffer
+    from agents.replay import ReplayBuffer, load_replay_buffer
     from games.errors import UserError
 
     path = tmp_path / "replay.safetensors"

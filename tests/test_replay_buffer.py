@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.replay_buffer import (
+from agents.replay import (
     FrameReplayBuffer,
     ReplayBuffer,
     load_replay_buffer,
@@ -235,3 +235,31 @@ def test_n_step_returns_stop_at_episode_ends_and_missing_successors(kind):
         assert term == float(history[j][e][2])
         assert key_of(nx) == (env, ep, step + 1)  # bootstraps from the state after step j
     assert (batch.discounts < gamma).any() and (batch.discounts == gamma).any()
+
+
+def test_masked_replay_keeps_next_masks_and_its_file_layout(tmp_path):
+    from agents.replay import MaskedReplay
+
+    buf = make_replay_buffer(6, (2, 3, 3), "float32", num_envs=2, seed=[5, 3], num_actions=9)
+    assert type(buf) is MaskedReplay and buf.obs.dtype == np.uint8
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        planes = (rng.random((2, 2, 3, 3)) < 0.5).astype(np.float32)
+        masks = rng.random((2, 9)) < 0.5
+        done = rng.random(2) < 0.3
+        buf.add(planes, rng.integers(0, 9, 2), rng.random(2), planes, done, done, masks)
+    batch = buf.sample(32, 1, 0.9)
+    assert batch.obs.dtype == np.float32 and batch.next_masks.shape == (32, 9)
+    path = tmp_path / "replay.safetensors"
+    buf.save(path)
+    from agents.checkpoint import load_tensors
+
+    saved = load_tensors(path)
+    assert sorted(saved) == ["actions", "next_masks", "next_obs", "obs", "rewards", "terminated"]
+    assert str(saved["terminated"].dtype) == "torch.float32"
+    loaded = load_replay_buffer(path, 6, (2, 3, 3), 2, num_actions=9, state=buf.state())
+    a, b = buf.sample(16, 1, 0.9), loaded.sample(16, 1, 0.9)
+    for field in ("obs", "actions", "rewards", "next_obs", "next_masks", "terminated"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    with pytest.raises(UserError, match="next_masks"):
+        load_replay_buffer(path, 6, (2, 3, 3), 2, num_actions=7, state=buf.state())

@@ -64,6 +64,7 @@ from agents.checkpoint import (
     read_meta,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
+from agents.replay import ReplayWindow
 from games.errors import UserError
 
 WINDOW = "window.safetensors"
@@ -155,78 +156,6 @@ class _NetAgent(AlphaZeroAgent):
     def observe(self, player: int, action: Any) -> None:
         super().observe(player, action)
         self._ply += 1
-
-
-class ReplayWindow:
-    """The newest `capacity` self-play positions, in a ring.
-
-    Planes are stored as uint8 (every input plane is 0/1), a quarter of float32,
-    so a Go window of 10^5 positions fits in memory; `add` refuses others.
-    Storage grows by doubling, so a short run never allocates the whole window.
-    """
-
-    def __init__(self, capacity: int, shape: tuple[int, int, int], num_actions: int) -> None:
-        if capacity < 1:
-            raise UserError(f"window must hold at least one position, got {capacity}")
-        self.capacity = capacity
-        self.shape, self.num_actions = tuple(shape), num_actions
-        self._allocate(0)
-        self.size = 0
-        self.pos = 0  # where the next position goes, once full
-
-    def _allocate(self, n: int) -> None:
-        planes = np.zeros((n, *self.shape), dtype=np.uint8)
-        policies = np.zeros((n, self.num_actions), dtype=np.float32)
-        values = np.zeros(n, dtype=np.float32)
-        if hasattr(self, "planes"):
-            k = min(n, len(self.values))
-            planes[:k], policies[:k], values[:k] = self.planes[:k], self.policies[:k], self.values[:k]
-        self.planes, self.policies, self.values = planes, policies, values
-
-    def __len__(self) -> int:
-        return self.size
-
-    def add(self, planes: np.ndarray, policies: np.ndarray, values: np.ndarray) -> None:
-        """Append a game's positions, overwriting the oldest once full."""
-        as_bytes = planes.astype(np.uint8)
-        if not np.array_equal(as_bytes, planes):
-            raise ValueError("input planes must be 0/1 to be stored in the window")
-        for k in range(len(values)):
-            if self.size < self.capacity:
-                if self.size == len(self.values):
-                    self._allocate(min(self.capacity, max(1024, 2 * self.size)))
-                i = self.size
-                self.size += 1
-            else:
-                i = self.pos
-                self.pos = (self.pos + 1) % self.capacity
-            self.planes[i], self.policies[i], self.values[i] = as_bytes[k], policies[k], values[k]
-
-    def sample(self, n: int, rng: np.random.Generator, features: GameFeatures
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """n positions drawn uniformly, each under a random symmetry: float32 planes, policies, values."""
-        idx = rng.integers(self.size, size=n)
-        planes = np.empty((n, *self.shape), dtype=np.float32)
-        policies = np.empty((n, self.num_actions), dtype=np.float32)
-        for j, i in enumerate(idx):
-            options = features.symmetries(self.planes[i].astype(np.float32), self.policies[i])
-            planes[j], policies[j] = options[int(rng.integers(len(options)))]
-        return planes, policies, self.values[idx].copy()
-
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """The filled part, for window.safetensors."""
-        n = self.size
-        return {"planes": torch.from_numpy(self.planes[:n].copy()),
-                "policies": torch.from_numpy(self.policies[:n].copy()),
-                "values": torch.from_numpy(self.values[:n].copy())}
-
-    def restore(self, tensors: dict[str, torch.Tensor], pos: int) -> None:
-        """Exactly the window `tensors()` saved, with its ring position."""
-        self.planes = tensors["planes"].numpy().astype(np.uint8)
-        self.policies = tensors["policies"].numpy().astype(np.float32)
-        self.values = tensors["values"].numpy().astype(np.float32)
-        self.size = len(self.values)
-        self.pos = pos
 
 
 class AlphaZero(Learner):
@@ -469,7 +398,7 @@ class AlphaZero(Learner):
             atomic_write_json(directory / TRAIN_STATE_JSON, {
                 "steps": self.steps, "generation": self.generation, "gen_games": self.gen_games,
                 "best_generation": self.best_generation, "best_elo": self.best_elo,
-                "window_pos": self.window.pos, "optimizer": opt_rest,
+                "window_pos": self.window.saved_pos, "optimizer": opt_rest,
                 "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state().tolist(),
                 "history": self.history, "train_seconds": self.training_seconds(),
             })
@@ -519,7 +448,8 @@ class AlphaZero(Learner):
 
         state = read_json_object(directory / TRAIN_STATE_JSON)
         optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-        self.window.restore(load_tensors(directory / WINDOW), int(state["window_pos"]))
+        self.window.restore(load_tensors(directory / WINDOW), int(state["window_pos"]),
+                            directory / WINDOW)
         self.steps, self.generation = int(state["steps"]), int(state["generation"])
         self.gen_games = int(state["gen_games"])
         self.best_generation, self.best_elo = int(state["best_generation"]), float(state["best_elo"])
