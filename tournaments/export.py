@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from games.errors import UserError
+from games.fileio import replacing
 from agents.match import MatchResult, Move
 from tournaments.store import Store, StoredMatch
 from tournaments import records
@@ -160,5 +161,6 @@ def _write_chart(plt: Any, store: Store, record: TournamentRecord, path: Path) -
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
-    fig.savefig(path)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)

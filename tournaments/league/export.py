@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from games.fileio import temp_file
+from games.fileio import replacing
 from tournaments.league import records
 from tournaments.league.records import LeagueRecord
 from tournaments.store import Store
@@ -89,14 +88,8 @@ def player_series(data: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
 
 
 def _atomic_text(path: Path, write: Any) -> None:
-    fd, tmp = temp_file(path)  # mode 0666 less the umask, not mkstemp's 0600
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        write(f)
 
 
 def export_league(store: Store, record: LeagueRecord, out: Path,
@@ -183,7 +176,6 @@ def ratings_chart(data: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"league {data['name']} ({data['game']}): {data['rounds_done']}/"
                  f"{data['rounds']} rounds, {data['games']['done']} games")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
