@@ -34,12 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-from agents.checkpoint import field_actions, field_counts, field_mapping
+from agents.checkpoint import field_mapping
 from agents.learner import TrainHooks
 from agents.pg import (
     EnvInfo,
@@ -48,9 +47,9 @@ from agents.pg import (
     check_net_size,
     layer_init,
     make_generator,
-    make_train_env,
     make_trunk,
 )
+from agents.sources import GymSource
 from games.errors import UserError
 
 
@@ -158,114 +157,46 @@ class Rollout:
     ended: torch.Tensor  # [T, N] 1.0 where the episode ended (terminated or truncated)
 
 
-class VecEnvRunner:
-    """The training envs of an actor-critic learner, in lock-step, with seeded episodes.
-
-    Envs are not auto-reset: at an episode's end the real last observation is in
-    hand (truncation bootstraps from it), then that env is reset with its next
-    episode seed. `episode_index` and `episode_actions` are all a checkpoint needs
-    to rebuild the envs exactly (see `start`).
-    """
-
-    def __init__(self, game_id: str, num_envs: int, seed: int):
-        self.game_id, self.num_envs, self.seed = game_id, num_envs, seed
-        self.episode_index = [0] * num_envs
-        self.episode_actions: list[list[int]] = [[] for _ in range(num_envs)]
-        self.envs: gym.vector.SyncVectorEnv | None = None
-        self.obs: np.ndarray | None = None
-
-    def episode_seed(self, env: int) -> int:
-        return int(np.random.SeedSequence([self.seed, env, self.episode_index[env]])
-                   .generate_state(1)[0])
-
-    def start(self) -> None:
-        """Make the envs; reset each with its current episode seed and replay that episode."""
-        self.envs = gym.vector.SyncVectorEnv(
-            [lambda: make_train_env(self.game_id) for _ in range(self.num_envs)],
-            autoreset_mode=gym.vector.AutoresetMode.DISABLED)
-        obs, _ = self.envs.reset(seed=[self.episode_seed(i) for i in range(self.num_envs)])
-        for i, actions in enumerate(self.episode_actions):
-            for action in actions:
-                step = self.envs.envs[i].step(action)
-                if step[2] or step[3]:
-                    raise UserError("resume: a replayed episode ended early; the game is not "
-                                    "deterministic given its seed, so it cannot be resumed exactly")
-                obs[i] = step[0]
-        self.obs = obs
-
-    def close(self) -> None:
-        if self.envs is not None:
-            self.envs.close()
-        self.envs = self.obs = None
-
-    @torch.no_grad()
-    def collect(self, learner: Any, num_steps: int, hooks: TrainHooks) -> Rollout:
-        """num_steps vector steps with the learner's policy (sampled); counts learner.steps."""
-        if self.envs is None:
-            self.start()
-        net, device, gen, n = learner.net, learner.device, learner.gen, self.num_envs
-        obs_buf = torch.zeros((num_steps, n, *learner.info.obs_shape),
-                              dtype=torch.uint8 if learner.info.obs_dtype == "uint8"
-                              else torch.float32, device=device)
-        actions = torch.zeros((num_steps, n), dtype=torch.long, device=device)
-        log_probs = torch.zeros((num_steps, n), device=device)
-        values = torch.zeros((num_steps, n), device=device)
-        final_values = torch.zeros((num_steps, n), device=device)
-        # Per-step env results stay in numpy until the rollout ends (one conversion, not T).
-        rewards, terminated, ended, cut = (np.zeros((num_steps, n), dtype=np.float32)
-                                           for _ in range(4))
-        for t in range(num_steps):
-            obs = torch.as_tensor(self.obs, device=device)
-            logits, value = net(obs)
-            action = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen)
-            log_probs[t] = torch.log_softmax(logits, -1).gather(1, action).squeeze(1)
-            obs_buf[t], actions[t], values[t] = obs, action.squeeze(1), value
-            act = action.squeeze(1).cpu().numpy()
-            next_obs, reward, term, trunc, infos = self.envs.step(act)
-            learner.steps += n
-            for history, a in zip(self.episode_actions, act.tolist()):
-                history.append(a)
-            rewards[t], terminated[t] = reward, term
-            done = term | trunc
-            ended[t], cut[t] = done, trunc & ~term
-            if cut[t].any():  # a cut-off episode bootstraps from where it was cut
-                at = torch.as_tensor(cut[t] > 0, device=device)
-                final_values[t, at] = net.value(torch.as_tensor(next_obs[cut[t] > 0],
-                                                                device=device))
-            if done.any():
-                next_obs = self._end_episodes(done, infos, learner.steps, hooks)
-            self.obs = next_obs
-        # V(s_{t+1}): the next step's value, after the last step the value of the current
-        # obs; at a truncation the value of the real last obs. (After a termination it is
-        # unused: `advantages` drops it.)
-        last_value = net.value(torch.as_tensor(self.obs, device=device))
-        following = torch.cat([values[1:], last_value[None]])
-        next_values = torch.where(torch.as_tensor(cut > 0, device=device), final_values, following)
-        rewards, terminated, ended = (torch.as_tensor(x, device=device)
-                                      for x in (rewards, terminated, ended))
-        return Rollout(obs_buf, actions, log_probs, values, next_values, rewards, terminated, ended)
-
-    def _end_episodes(self, done: np.ndarray, infos: dict[str, Any], step: int,
-                      hooks: TrainHooks) -> np.ndarray:
-        """Report finished episodes; reset their envs with their next episode seeds."""
-        stats = infos.get("episode", {})
-        has = infos.get("_episode", np.zeros(len(done), dtype=bool))
-        for i in np.flatnonzero(done):
-            if has[i]:
-                hooks.episode(step, float(stats["r"][i]), int(stats["l"][i]))
-            self.episode_index[i] += 1
-            self.episode_actions[i] = []
-        seeds = [self.episode_seed(i) if done[i] else None for i in range(len(done))]
-        obs, _ = self.envs.reset(seed=seeds, options={"reset_mask": done.copy()})
-        return obs
-
-    def state(self) -> dict[str, Any]:
-        return {"episode_index": list(self.episode_index),
-                "episode_actions": [list(a) for a in self.episode_actions]}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.episode_index = [int(i) for i in state["episode_index"]]
-        self.episode_actions = [[int(a) for a in acts] for acts in state["episode_actions"]]
+@torch.no_grad()
+def collect(learner: Any, source: GymSource, num_steps: int, hooks: TrainHooks) -> Rollout:
+    """num_steps vector steps of `source` with the learner's policy (sampled); counts
+    learner.steps and tells hooks.episode of every finished episode."""
+    net, device, gen, n = learner.net, learner.device, learner.gen, source.num_envs
+    obs_buf = torch.zeros((num_steps, n, *learner.info.obs_shape),
+                          dtype=torch.uint8 if learner.info.obs_dtype == "uint8"
+                          else torch.float32, device=device)
+    actions = torch.zeros((num_steps, n), dtype=torch.long, device=device)
+    log_probs = torch.zeros((num_steps, n), device=device)
+    values = torch.zeros((num_steps, n), device=device)
+    final_values = torch.zeros((num_steps, n), device=device)
+    # Per-step env results stay in numpy until the rollout ends (one conversion, not T).
+    rewards, terminated, ended, cut = (np.zeros((num_steps, n), dtype=np.float32)
+                                       for _ in range(4))
+    for t in range(num_steps):
+        obs = torch.as_tensor(source.observations()[0], device=device)
+        logits, value = net(obs)
+        action = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen)
+        log_probs[t] = torch.log_softmax(logits, -1).gather(1, action).squeeze(1)
+        obs_buf[t], actions[t], values[t] = obs, action.squeeze(1), value
+        step = source.step(action.squeeze(1).cpu().numpy())
+        learner.steps += n
+        rewards[t], terminated[t] = step.rewards, step.terminated
+        ended[t], cut[t] = step.terminated | step.truncated, step.truncated & ~step.terminated
+        if cut[t].any():  # a cut-off episode bootstraps from where it was cut
+            at = torch.as_tensor(cut[t] > 0, device=device)
+            final_values[t, at] = net.value(torch.as_tensor(step.next_obs[cut[t] > 0],
+                                                            device=device))
+        for end in step.finished:
+            hooks.episode(learner.steps, end.reward, end.length)
+    # V(s_{t+1}): the next step's value, after the last step the value of the current
+    # obs; at a truncation the value of the real last obs. (After a termination it is
+    # unused: `advantages` drops it.)
+    last_value = net.value(torch.as_tensor(source.observations()[0], device=device))
+    following = torch.cat([values[1:], last_value[None]])
+    next_values = torch.where(torch.as_tensor(cut > 0, device=device), final_values, following)
+    rewards, terminated, ended = (torch.as_tensor(x, device=device)
+                                  for x in (rewards, terminated, ended))
+    return Rollout(obs_buf, actions, log_probs, values, next_values, rewards, terminated, ended)
 
 
 # --- the learner ------------------------------------------------------------------------------
@@ -294,7 +225,8 @@ class ActorCriticLearner(PolicyLearner):
         self.gen = make_generator(device, seed)
         self.steps = 0
         self.updates = 0
-        self.runner = VecEnvRunner(game_id, config.num_envs, seed)
+        self.source = GymSource(game_id, config.num_envs, seed,
+                                spaces=(info.obs_shape, info.obs_dtype, info.n_actions))
 
     def _check_config(self) -> None:
         cfg = self.config
@@ -325,7 +257,7 @@ class ActorCriticLearner(PolicyLearner):
         while self.steps < until_step:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate()
-            rollout = self.runner.collect(self, self.config.num_steps, hooks)
+            rollout = collect(self, self.source, self.config.num_steps, hooks)
             metrics = self._update(rollout)
             self.updates += 1
             metrics["lr"] = self.optimizer.param_groups[0]["lr"]
@@ -340,18 +272,14 @@ class ActorCriticLearner(PolicyLearner):
                            self.info.action_labels, sample=sample)
 
     def close(self) -> None:
-        self.runner.close()
+        self.source.close()
 
     def _extra_train_json(self) -> dict[str, Any]:
-        return {"lr": self.optimizer.param_groups[0]["lr"], "envs": self.runner.state()}
+        return {"lr": self.optimizer.param_groups[0]["lr"], "envs": self.source.state()}
 
     def _restore_train_state(self, tensors: dict[str, torch.Tensor],
                              state: dict[str, Any]) -> None:
-        envs = field_mapping(state, "envs", None)
-        n = self.config.num_envs
-        field_counts(envs, "episode_index", None, n)
-        field_actions(envs, "episode_actions", None, n, self.info.n_actions)
-        self.runner.load_state(envs)
+        self.source.load_state(field_mapping(state, "envs", None))
 
 
 class A2C(ActorCriticLearner):

@@ -347,6 +347,58 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
+def save_checkpoint(directory: Path, meta: Mapping[str, Any],
+                    model: Mapping[str, torch.Tensor],
+                    train_tensors: Mapping[str, torch.Tensor] | None = None,
+                    train_json: Mapping[str, Any] | None = None) -> None:
+    """Write a checkpoint directory: the one train-state layout of every learner.
+
+    - ``model.safetensors``: `model` (the network's state_dict: what playing needs);
+    - with the training state (`train_tensors` and `train_json` both given):
+      ``train_state.safetensors`` (optimizer moments, RNG states, snapshot weights...)
+      and ``train_state.json`` (counters, the optimizer's scalars, env positions);
+      without it, any old training state in the directory is removed, so stale
+      moments are never resumed with these weights;
+    - ``meta.json`` last (`write_meta` adds arena_version and command), so a directory
+      with a meta.json is complete.
+
+    Each file is written to a temporary name and renamed (a kill leaves the old file
+    or the new one). Read the training state back with `read_train_state`.
+    """
+    directory = Path(directory)
+    atomic_save_tensors(directory / MODEL, model)
+    if train_tensors is not None and train_json is not None:
+        atomic_save_tensors(directory / TRAIN_STATE, train_tensors)
+        atomic_write_json(directory / TRAIN_STATE_JSON, train_json)
+    else:  # a stale training state must not be resumed with these weights
+        (directory / TRAIN_STATE).unlink(missing_ok=True)
+        (directory / TRAIN_STATE_JSON).unlink(missing_ok=True)
+    write_meta(directory, meta)
+
+
+def read_train_state(directory: Path, device: str | torch.device = "cpu", *,
+                     counters: tuple[str, ...] = ("steps", "updates"),
+                     mappings: tuple[str, ...] = ("optimizer",)
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, JSON) of the training state `save_checkpoint` wrote in `directory`.
+
+    UserError (one line naming the file) when the checkpoint was saved without one,
+    when train_state.json is not a JSON object, when a field of `mappings` is not an
+    object or a field of `counters` not a whole number of at least 0, and when
+    train_state.safetensors is missing or not a safetensors file. The caller checks
+    the rest while it restores (inside `refusing(train_state.json)`).
+    """
+    path = Path(directory) / TRAIN_STATE_JSON
+    if not path.is_file():
+        raise UserError(f"'{directory}' was saved without training state; it cannot be resumed")
+    state = read_json_object(path)
+    for key in mappings:
+        field_mapping(state, key, path)
+    for key in counters:
+        field_int(state, key, path, minimum=0)
+    return load_tensors(Path(directory) / TRAIN_STATE, device), state
+
+
 def load_weights(net: torch.nn.Module, path: Path, device: str | torch.device = "cpu",
                  tensors: Mapping[str, torch.Tensor] | None = None) -> None:
     """Load `path` (or already-read `tensors` from it) into `net`, after checking that it

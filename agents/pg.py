@@ -75,27 +75,24 @@ from agents.checkpoint import (
     MAX_ACTIONS,
     META,
     MODEL,
-    TRAIN_STATE,
     TRAIN_STATE_JSON,
-    atomic_save_tensors,
-    atomic_write_json,
     field_dtype,
     field_game,
     field_int,
     field_mapping,
     field_shape,
-    load_tensors,
     load_weights,
     optimizer_from_tensors,
     optimizer_to_tensors,
-    read_json_object,
     read_meta,
+    read_train_state,
     refusing,
+    save_checkpoint,
     short,
-    write_meta,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
 from agents.nets import NatureCNN, check_parameters, is_pixel_obs, mlp, trunk_parameters
+from agents.sources import make_train_env
 from games.errors import UserError
 
 BASELINES = ("whitening", "learned", "sampled", "greedy", "none")
@@ -122,32 +119,6 @@ class REINFORCEConfig:
 # --------------------------------------------------------------------------------------------
 # Shared with a2c.py and ppo.py: the training env, the trunks, the agent, checkpoints.
 # --------------------------------------------------------------------------------------------
-
-
-def make_train_env(game_id: str) -> gym.Env:
-    """The game's training env (make_gym(train=True)) with episode statistics.
-
-    Promises: a Discrete action space, and info["episode"] = {"r", "l"} on the step a
-    real episode ends, with the unclipped return. When the game's own wrappers already
-    record statistics (Atari: inside reward clipping and life-loss resets), theirs are
-    used; otherwise RecordEpisodeStatistics is added on the outside.
-    """
-    from games.registry import resolve_game
-
-    spec = resolve_game(game_id)
-    if spec.make_gym is None:
-        raise UserError(f"game '{game_id}' is not a single-player gymnasium game; "
-                        "the policy-gradient learners train only on those")
-    env = spec.make_gym(render_mode=None, train=True)
-    if not isinstance(env.action_space, gym.spaces.Discrete):
-        raise UserError(f"game '{game_id}' has action space {env.action_space}; "
-                        "the policy-gradient learners need a discrete one")
-    inner = env
-    while isinstance(inner, gym.Wrapper):
-        if isinstance(inner, gym.wrappers.RecordEpisodeStatistics):
-            return env
-        inner = inner.env
-    return gym.wrappers.RecordEpisodeStatistics(env)
 
 
 @dataclass(frozen=True)
@@ -306,34 +277,6 @@ def check_net_size(algo: str, info: EnvInfo, hidden: Sequence[int], conv: Sequen
     check_parameters(total, f"{algo}: {sizes} on observations of shape {list(shape)}")
 
 
-def write_checkpoint(directory: Path, meta: dict[str, Any], model: dict[str, torch.Tensor],
-                     train_tensors: dict[str, torch.Tensor] | None,
-                     train_json: dict[str, Any] | None) -> None:
-    """model.safetensors, the training state if given (else any old one is removed), meta last."""
-    directory = Path(directory)
-    atomic_save_tensors(directory / MODEL, model)
-    if train_tensors is not None and train_json is not None:
-        atomic_save_tensors(directory / TRAIN_STATE, train_tensors)
-        atomic_write_json(directory / TRAIN_STATE_JSON, train_json)
-    else:  # a stale training state must not be resumed with these weights
-        (directory / TRAIN_STATE).unlink(missing_ok=True)
-        (directory / TRAIN_STATE_JSON).unlink(missing_ok=True)
-    write_meta(directory, meta)
-
-
-def read_train_state(directory: Path, device: torch.device
-                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(tensors, JSON) of a checkpoint's training state; UserError when it has none."""
-    path = Path(directory) / TRAIN_STATE_JSON
-    if not path.is_file():
-        raise UserError(f"'{directory}' was saved without training state; it cannot be resumed")
-    state = read_json_object(path)
-    field_mapping(state, "optimizer", path)
-    field_int(state, "steps", path, minimum=0)
-    field_int(state, "updates", path, minimum=0)
-    return load_tensors(Path(directory) / TRAIN_STATE, device), state
-
-
 def make_generator(device: torch.device, seed: int) -> torch.Generator:
     """A torch generator for action sampling, separate from torch's global one."""
     return torch.Generator(device=device).manual_seed(seed)
@@ -385,7 +328,7 @@ class PolicyLearner(Learner):
             tensors.update(self._extra_train_tensors())
             json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
                           **self._extra_train_json()}
-        write_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
+        save_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
 
     @classmethod
     def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Any:

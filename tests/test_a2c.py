@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import TrainRecorder as Recorder
 
-from agents.a2c import A2C, A2CConfig, advantages
+from agents.a2c import A2C, A2CConfig, advantages, collect
 from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
 from games.errors import UserError
@@ -76,7 +76,7 @@ def test_lambda_one_gives_n_step_returns_by_hand():
 def test_rollout_bootstraps_truncated_episodes_from_their_last_observation():
     a2c = A2C("gym:ArenaTest/Clock-v0", small(num_envs=1, num_steps=7), CPU, 0)
     hooks = Recorder()
-    rollout = a2c.runner.collect(a2c, 7, hooks)
+    rollout = collect(a2c, a2c.source, 7, hooks)
     assert rollout.obs[:, 0, 0].tolist() == [0, 1, 2, 0, 1, 2, 0]
     assert rollout.ended[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0]
     assert rollout.terminated.sum() == 0  # cut by the time limit, never terminated
@@ -130,7 +130,7 @@ def test_resume_is_identical_to_an_uninterrupted_run(tmp_path, optimizer):
     first.save(tmp_path / "ck")
     resumed = A2C.load(tmp_path / "ck", CPU, for_training=True)
     assert (resumed.steps, resumed.updates) == (first.steps, first.updates)
-    assert resumed.runner.state() == first.runner.state()
+    assert resumed.source.state() == first.source.state()
     saved, loaded = first.optimizer.state_dict(), resumed.optimizer.state_dict()
     # (JSON has no tuples: Adam's betas come back as a list, which Adam reads the same)
     assert json.loads(json.dumps(saved["param_groups"])) == loaded["param_groups"]
