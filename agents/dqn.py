@@ -4,8 +4,9 @@ One module, read top to bottom: the hyperparameters (`DQNConfig`), the agent
 that plays a trained network (`DQNAgent`), then the learner (`DQN`) with its
 training loop and checkpoints. The Bellman target is in `DQN._update`.
 
-How a run goes: `num_envs` copies of the game's training env
-(GameSpec.make_gym(train=True)) step in a gymnasium SyncVectorEnv; actions are
+How a run goes (one loop, `DQN.train`): the learner acts in `num_envs` games of an
+environment source (agents/sources.py: copies of the game's training env for a
+single-player game, self-play games for a board game); actions are
 epsilon-greedy with epsilon falling linearly; every transition goes into a
 replay ring (agents/replay.py); every `train_freq` vector steps, once
 `learning_starts` env steps are stored, `gradient_steps` minibatch updates
@@ -29,9 +30,10 @@ Determinism and exact resume: every episode of env i is reset with a seed
 derived from (seed, i, episode number), exploration and replay sampling use
 their own seeded numpy generators, and the network is initialised from
 `seed`. A checkpoint with train state stores the actions taken so far in each
-unfinished episode; resuming resets those episodes with their seeds and
-replays the actions, so the envs are exactly where they were and a resumed
-run continues bit-for-bit like an uninterrupted one (on CPU).
+unfinished episode (the source's state); resuming resets those episodes with
+their seeds and replays the actions, so the envs are exactly where they were
+and a resumed run continues bit-for-bit like an uninterrupted one (on CPU).
+Board games in progress at a checkpoint start afresh on resume.
 """
 
 from __future__ import annotations
@@ -52,8 +54,6 @@ from agents.base import ActionInsight, Agent, Insight, MatchContext
 from agents.board_selfplay import (
     BoardNetAgent,
     NetOpponent,
-    SelfPlayEnvs,
-    SelfPlayLearner,
     SnapshotPool,
     action_labels,
     board_features,
@@ -67,10 +67,6 @@ from agents.checkpoint import (
     REPLAY,
     TRAIN_STATE,
     TRAIN_STATE_JSON,
-    atomic_save_tensors,
-    atomic_write_json,
-    field_actions,
-    field_counts,
     field_dtype,
     field_game,
     field_int,
@@ -80,15 +76,16 @@ from agents.checkpoint import (
     load_weights,
     optimizer_from_tensors,
     optimizer_to_tensors,
-    read_json_object,
     read_meta,
+    read_train_state,
     refusing,
+    save_checkpoint,
     short,
-    write_meta,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
 from agents.nets import QNetwork, check_parameters, trunk_parameters
-from agents.replay import AnyReplay, MaskedReplay, load_replay_buffer, make_replay_buffer
+from agents.replay import AnyReplay, load_replay_buffer, make_replay_buffer
+from agents.sources import GymSource, SelfPlaySource
 from games.errors import UserError
 
 
@@ -223,26 +220,13 @@ class DQNAgent(Agent):
                        value=float(q[order[0]]))
 
 
-def _has_episode_statistics(env: gym.Env) -> bool:
-    while isinstance(env, gym.Wrapper):
-        if isinstance(env, gym.wrappers.RecordEpisodeStatistics):
-            return True
-        env = env.env
-    return False
-
-
-def _train_env(spec: Any) -> gym.Env:
-    """The game's training env, with episode statistics (the game puts them before any clipping)."""
-    env = spec.make_gym(train=True)
-    return env if _has_episode_statistics(env) else gym.wrappers.RecordEpisodeStatistics(env)
-
-
-class DQN(SelfPlayLearner, Learner):
+class DQN(Learner):
     """Deep Q-learning on a single-player game with a discrete action space, or on a
     board game by self-play."""
 
     algo = "dqn"
     Config = DQNConfig
+    trains_board_games = True  # by self-play; the trainer scores it against eval_opponents
 
     def __init__(self, game_id: str, config: DQNConfig, device: torch.device, seed: int):
         if is_board_game(game_id):
@@ -285,38 +269,46 @@ class DQN(SelfPlayLearner, Learner):
         self.optimizer = torch.optim.Adam(self._q_params, lr=config.lr, eps=config.adam_eps,
                                           fused=True)
         self.steps = 0  # env steps
-        self.vector_steps = 0  # calls to envs.step
+        self.vector_steps = 0  # calls to source.step
         self.updates = 0  # gradient steps
         self.rng = np.random.default_rng([self.seed, 1])  # exploration
         self.replay: AnyReplay | None = None  # allocated when training starts
-        self.envs: gym.vector.SyncVectorEnv | None = None
-        self._obs: np.ndarray | None = None
-        n = config.num_envs
-        self._episode_index = [0] * n  # episodes started per env (picks the reset seed)
-        self._episode_actions: list[list[int]] = [[] for _ in range(n)]  # for exact resume
         # Sums since the last hooks.log; tensors between logs, so a GPU need not sync per update.
         self._log_sums: dict[str, Any] = {"loss": 0.0, "q": 0.0, "count": 0}
         self._next_log = config.log_every
+        self.after_update: list[Callable[[int], None]] = []  # each hears the update count
+        # The games it learns in (agents/sources.py): single-player envs, or board games
+        # against opponents from `pool`, the default sampler (None on single-player games).
         self.board = is_board_game(game_id)
-        if self.board:
-            if config.n_step != 1:
-                raise UserError(f"dqn: n_step={config.n_step}: board games learn with n_step 1")
-            if not 0.0 <= config.opponent_current <= 1.0:
-                raise UserError(f"dqn: opponent_current={config.opponent_current} "
-                                "must be within [0, 1]")
-            self.features = board_features(game_id)
-            self.labels = action_labels(game_id)
-            # Snapshots play their greedy move, with the final exploration rate for variety.
-            opponent_seeds = itertools.count(1000 * self.seed)  # each its own exploration
-            self.pool = SnapshotPool(
-                self.q, lambda net: NetOpponent(net, self.features, device, "greedy",
-                                                epsilon=config.epsilon_final,
-                                                seed=next(opponent_seeds)),
-                config.opponent_current, config.snapshot_every, config.snapshot_pool)
-            self.board_envs = SelfPlayEnvs(game_id, config.num_envs, self.seed, self.pool)
+        self.pool: SnapshotPool | None = None
+        self.source: GymSource | SelfPlaySource
+        if not self.board:
+            self.source = GymSource(game_id, config.num_envs, self.seed,
+                                    spaces=(obs_shape, obs_dtype, n_actions))
+            return
+        if config.n_step != 1:
+            raise UserError(f"dqn: n_step={config.n_step}: board games learn with n_step 1")
+        if not 0.0 <= config.opponent_current <= 1.0:
+            raise UserError(f"dqn: opponent_current={config.opponent_current} "
+                            "must be within [0, 1]")
+        self.features = board_features(game_id)
+        self.labels = action_labels(game_id)
+        # Snapshots play their greedy move, with the final exploration rate for variety.
+        opponent_seeds = itertools.count(1000 * self.seed)  # each its own exploration
+        self.pool = SnapshotPool(
+            self.q, lambda net: NetOpponent(net, self.features, device, "greedy",
+                                            epsilon=config.epsilon_final,
+                                            seed=next(opponent_seeds)),
+            config.opponent_current, config.snapshot_every, config.snapshot_pool)
+        self.after_update.append(self.pool.after_update)
+        self.source = SelfPlaySource(game_id, config.num_envs, self.seed, self.pool)
 
-    def _selfplay_envs(self) -> SelfPlayEnvs:
-        return self.board_envs
+    def set_opponent_sampler(self, sampler: Any) -> None:
+        """Opponents of the board games that start from now on come from ``sampler(rng)``
+        (agents/board_selfplay.py says what it may return); `self.pool` is the default."""
+        if not isinstance(self.source, SelfPlaySource):
+            raise UserError(f"game '{self.game_id}' is single-player: it has no opponents")
+        self.source.set_sampler(sampler)
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -336,61 +328,81 @@ class DQN(SelfPlayLearner, Learner):
         progress = min(1.0, step / duration) if duration > 0 else 1.0
         return cfg.lr * (1.0 - progress * (1.0 - cfg.lr_final_fraction))
 
-    # -- environments ------------------------------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------------
 
-    def _episode_seed(self, env_index: int) -> int:
-        entropy = [self.seed, env_index, self._episode_index[env_index]]
-        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:
+        """Train until `self.steps` reaches `until_step` or `hooks.tick` returns False.
 
-    def _start_envs(self) -> None:
-        """Make the vector env and bring every env to where training left it.
-
-        Fresh runs reset each env with its first episode seed; resumed runs reset
-        each with its current episode's seed and replay that episode's actions.
+        Calls hooks.episode for every finished training episode (its unclipped
+        return when the game records it before clipping; on a board game the
+        result from the learner's side), hooks.log every `log_every` env steps,
+        and hooks.tick after every vector step (the trainer evaluates from there).
         """
-        spec = _single_player_spec(self.game_id)
-        n = self.config.num_envs
-        self.envs = gym.vector.SyncVectorEnv([lambda: _train_env(spec) for _ in range(n)],
-                                             autoreset_mode=gym.vector.AutoresetMode.DISABLED)
-        self.envs.action_space.seed(self.seed)
-        obs, _ = self.envs.reset(seed=[self._episode_seed(i) for i in range(n)])
-        for i, actions in enumerate(self._episode_actions):
-            for action in actions:
-                step = self.envs.envs[i].step(action)
-                if step[2] or step[3]:
-                    raise UserError("resume: a replayed episode ended early; the game is not "
-                                    "deterministic given its seed (or train_state.json's "
-                                    "episode_actions were edited), so it cannot be resumed")
-                obs[i] = step[0]
-        self._obs = obs
+        hooks = hooks or TrainHooks()
+        cfg = self.config
+        if self.steps >= until_step:
+            return
         if self.replay is None:
-            self.replay = make_replay_buffer(self.config.buffer_size, self.obs_shape,
-                                             self.obs_dtype, n, seed=self.seed)
+            self.replay = self._new_replay()
+        obs, masks = self.source.observations()
+        while self.steps < until_step:
+            actions = self.epsilon_greedy(obs, masks, self.epsilon())
+            step = self.source.step(actions)
+            # next_obs is what the action led to: where an episode ended, the real last
+            # observation (single-player) or the next game's start (a board game; its
+            # `terminated` drops it); a time-limit truncation still bootstraps from it.
+            self.replay.add(obs, actions, step.rewards, step.next_obs, step.terminated,
+                            step.terminated | step.truncated, step.next_masks)
+            self.steps += cfg.num_envs
+            self.vector_steps += 1
+            for end in step.finished:
+                hooks.episode(self.steps, end.reward, end.length)
+            obs, masks = self.source.observations()
+            self._maybe_update()
+            if self.steps >= self._next_log:
+                self._log(hooks)
+            if not hooks.tick(self.steps):
+                break
+
+    def _new_replay(self) -> AnyReplay:
+        """The replay ring: on a board game it keeps each next state's legal moves (and
+        samples from its own stream, (seed, 3))."""
+        return make_replay_buffer(self.config.buffer_size, self.obs_shape, self.obs_dtype,
+                                  self.config.num_envs,
+                                  seed=[self.seed, 3] if self.board else self.seed,
+                                  num_actions=self.n_actions if self.board else None)
 
     def close(self) -> None:
         """Close the training envs (training can start again later)."""
-        if self.envs is not None:
-            self.envs.close()
-            self.envs = None
+        self.source.close()
 
     # -- acting and learning -----------------------------------------------------------------
 
-    def _act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
-        """Epsilon-greedy actions for a batch of observations."""
+    def epsilon_greedy(self, obs: np.ndarray, masks: np.ndarray | None,
+                       epsilon: float) -> np.ndarray:
+        """With probability epsilon a uniform legal action (any action where `masks` is
+        None), else the legal action of highest Q."""
         n = len(obs)
         # Both draws happen every step, so the generator's sequence does not depend on epsilon.
         explore = self.rng.random(n) < epsilon
-        random_actions = self.rng.integers(0, self.n_actions, size=n)
+        if masks is None:
+            random_actions = self.rng.integers(0, self.n_actions, size=n)
+        else:
+            counts = masks.sum(1)
+            picks = np.minimum((self.rng.random(n) * counts).astype(np.int64), counts - 1)
+            random_actions = np.array([np.flatnonzero(m)[k]
+                                       for m, k in zip(masks, picks, strict=True)])
         if explore.all():
             return random_actions
         with torch.no_grad():
-            greedy = self.q(torch.as_tensor(obs, device=self.device)).argmax(dim=1).cpu().numpy()
+            q = self.q(torch.as_tensor(obs, device=self.device))
+            greedy = _legal(q, masks).argmax(dim=1).cpu().numpy()
         return np.where(explore, random_actions, greedy)
 
-    def _maybe_update(self, after_each: Callable[[int], None] | None = None) -> None:
+    def _maybe_update(self) -> None:
         """After a vector step: once the replay holds learning_starts transitions (or is
         full), gradient_steps updates every train_freq vector steps, their loss and Q summed
-        for the next log line; `after_each(updates)` follows each update."""
+        for the next log line; `after_update` (the board pool's snapshots) hears each."""
         cfg = self.config
         assert self.replay is not None
         warm = len(self.replay) >= max(1, min(cfg.learning_starts, cfg.buffer_size))
@@ -400,16 +412,14 @@ class DQN(SelfPlayLearner, Learner):
                 self._log_sums["loss"] += loss
                 self._log_sums["q"] += q
                 self._log_sums["count"] += 1
-                if after_each is not None:
-                    after_each(self.updates)
+                for listener in self.after_update:
+                    listener(self.updates)
 
     def _update(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One gradient step on a replay minibatch; (loss, mean Q of the actions taken)."""
         cfg = self.config
         assert self.replay is not None
         batch = self.replay.sample(cfg.batch_size, cfg.n_step, cfg.gamma)
-        next_masks = (None if batch.next_masks is None
-                      else torch.as_tensor(batch.next_masks, device=self.device))
         dev = self.device
         obs = torch.as_tensor(batch.obs, device=dev)
         actions = torch.as_tensor(batch.actions, device=dev)
@@ -417,16 +427,14 @@ class DQN(SelfPlayLearner, Learner):
         next_obs = torch.as_tensor(batch.next_obs, device=dev)
         terminated = torch.as_tensor(batch.terminated, device=dev)
         discounts = torch.as_tensor(batch.discounts, device=dev)  # gamma ** (steps to next_obs)
+        # A board game's a' ranges over the legal moves of s' only (None: every action).
+        next_masks = None if batch.next_masks is None else torch.as_tensor(batch.next_masks,
+                                                                           device=dev)
 
         with torch.no_grad():
-            next_q_target = self.target(next_obs)
-            if next_masks is not None:  # a board game: a' ranges over the legal moves of s'
-                next_q_target = masked_logits(next_q_target, next_masks)
+            next_q_target = _legal(self.target(next_obs), next_masks)
             if cfg.double_dqn:  # van Hasselt et al. 2016: decouple choosing a' from valuing it
-                online = self.q(next_obs)
-                if next_masks is not None:
-                    online = masked_logits(online, next_masks)
-                next_actions = online.argmax(dim=1, keepdim=True)
+                next_actions = _legal(self.q(next_obs), next_masks).argmax(dim=1, keepdim=True)
             else:
                 next_actions = next_q_target.argmax(dim=1, keepdim=True)
             next_value = next_q_target.gather(1, next_actions).squeeze(1)
@@ -457,105 +465,6 @@ class DQN(SelfPlayLearner, Learner):
                         t.lerp_(p, cfg.tau)  # Polyak: t <- t + tau * (p - t)
         return loss.detach(), q_taken.detach().mean()
 
-    def train(self, until_step: int, hooks: TrainHooks | None = None) -> None:
-        """Train until `self.steps` reaches `until_step` or `hooks.tick` returns False.
-
-        Calls hooks.episode for every finished training episode (its unclipped
-        return when the game records it before clipping), hooks.log every
-        `log_every` env steps, and hooks.tick after every vector step.
-        """
-        hooks = hooks or TrainHooks()
-        cfg = self.config
-        if self.board:
-            self._train_board(until_step, hooks)
-            return
-        if self.steps >= until_step:
-            return
-        if self.envs is None:
-            self._start_envs()
-        assert self.envs is not None and self.replay is not None and self._obs is not None
-        while self.steps < until_step:
-            epsilon = self.epsilon()
-            actions = self._act(self._obs, epsilon)
-            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
-            done = terminated | truncated
-            # next_obs is the real last observation of a finished episode (no autoreset).
-            self.replay.add(self._obs, actions, rewards, next_obs, terminated, done)
-            self.steps += cfg.num_envs
-            self.vector_steps += 1
-            for i, action in enumerate(actions):
-                self._episode_actions[i].append(int(action))
-            if done.any():
-                next_obs = self._end_episodes(done, infos, hooks)
-            self._obs = next_obs
-
-            self._maybe_update()
-            if self.steps >= self._next_log:
-                self._log(hooks)
-            if not hooks.tick(self.steps):
-                break
-
-    # -- board games -------------------------------------------------------------------------
-
-    def _act_board(self, planes: np.ndarray, masks: np.ndarray, epsilon: float) -> np.ndarray:
-        """Masked epsilon-greedy: a uniform legal move with probability epsilon, else the
-        legal move of highest Q."""
-        n = len(planes)
-        explore = self.rng.random(n) < epsilon
-        uniform = self.rng.random(n)  # drawn every step: the sequence does not depend on epsilon
-        counts = masks.sum(1)
-        picks = np.minimum((uniform * counts).astype(np.int64), counts - 1)
-        random_actions = np.array([np.flatnonzero(m)[k] for m, k in zip(masks, picks, strict=True)])
-        if explore.all():
-            return random_actions
-        with torch.no_grad():
-            q = self.q(torch.as_tensor(planes, device=self.device))
-            q = masked_logits(q, torch.as_tensor(masks, device=self.device))
-            greedy = q.argmax(dim=1).cpu().numpy()
-        return np.where(explore, random_actions, greedy)
-
-    def _train_board(self, until_step: int, hooks: TrainHooks) -> None:
-        """The self-play loop: act, store (s, a, r, s', legal(s'), done), update as in
-        `train`; snapshots for the pool after updates; evaluation every
-        `board_eval_every` steps by the trainer, from `hooks.tick`."""
-        cfg = self.config
-        envs = self.board_envs
-        if self.replay is None:
-            self.replay = MaskedReplay(cfg.buffer_size, self.obs_shape, self.n_actions,
-                                       cfg.num_envs, seed=[self.seed, 3])
-        planes, masks = envs.observations()
-        while self.steps < until_step:
-            actions = self._act_board(planes, masks, self.epsilon())
-            rewards, dones, finished = envs.step(actions)
-            next_planes, next_masks = envs.observations()
-            # For a finished game s' is the next game's start: unused, terminated drops it.
-            self.replay.add(planes, actions, rewards, next_planes, dones, dones, next_masks)
-            self.steps += cfg.num_envs
-            self.vector_steps += 1
-            for end in finished:
-                hooks.episode(self.steps, end.reward, end.plies)
-            planes, masks = next_planes, next_masks
-            self._maybe_update(self.pool.after_update)
-            if self.steps >= self._next_log:
-                self._log(hooks)
-            if not hooks.tick(self.steps):
-                return
-
-    def _end_episodes(self, done: np.ndarray, infos: dict[str, Any],
-                      hooks: TrainHooks) -> np.ndarray:
-        """Report finished episodes and reset their envs with the next episode seeds."""
-        assert self.envs is not None
-        stats = infos.get("episode", {})
-        has = infos.get("_episode", np.zeros(len(done), dtype=bool))
-        for i in np.flatnonzero(done):
-            if has[i]:
-                hooks.episode(self.steps, float(stats["r"][i]), int(stats["l"][i]))
-            self._episode_index[i] += 1
-            self._episode_actions[i] = []
-        seeds = [self._episode_seed(i) if done[i] else None for i in range(len(done))]
-        obs, _ = self.envs.reset(seed=seeds, options={"reset_mask": done.copy()})
-        return obs
-
     def _log(self, hooks: TrainHooks) -> None:
         count = self._log_sums["count"]
         metrics = {"epsilon": self.epsilon(), "lr": self.learning_rate(),
@@ -585,40 +494,47 @@ class DQN(SelfPlayLearner, Learner):
         """Write model.safetensors, optionally the train state (and replay), then meta.json."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        atomic_save_tensors(directory / MODEL, self.q.state_dict())
-        with_replay = False
+        with_replay = with_train_state and self.config.save_replay and self.replay is not None
+        tensors = state = None
         if with_train_state:
-            tensors = {f"target.{k}": v for k, v in self.target.state_dict().items()}
-            opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
-            tensors.update(opt_tensors)
-            if self.board:
-                tensors.update(self.pool.tensors())
-            atomic_save_tensors(directory / TRAIN_STATE, tensors)
-            with_replay = self.config.save_replay and self.replay is not None
             if with_replay:
                 assert self.replay is not None
                 self.replay.save(directory / REPLAY)
-            board_state = {}
-            if self.board:
-                board_state = {"envs": self.board_envs.state(), "pool": self.pool.state(),
-                               "board_replay": self.replay.state() if with_replay else None}
-            atomic_write_json(directory / TRAIN_STATE_JSON, {
-                **board_state,
+            tensors = {f"target.{k}": v for k, v in self.target.state_dict().items()}
+            opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
+            tensors.update(opt_tensors)
+            if self.pool is not None:
+                tensors.update(self.pool.tensors())
+            state = {
+                **self._games_state(with_replay),
                 "steps": self.steps, "vector_steps": self.vector_steps, "updates": self.updates,
                 "epsilon": self.epsilon(), "lr": self.learning_rate(),
                 # Training draws only from its own generators (exploration here, sampling in
                 # the replay's state, episode seeds from counters), never the global RNGs.
-                "explore_rng": self.rng.bit_generator.state,
-                "optimizer": opt_rest, "episode_index": self._episode_index,
-                "episode_actions": self._episode_actions, "log_sums": {k: float(v) for k, v in self._log_sums.items()},
-                "next_log": self._next_log, "started": self.envs is not None,
-            })
-        write_meta(directory, {
+                "explore_rng": self.rng.bit_generator.state, "optimizer": opt_rest,
+                "log_sums": {k: float(v) for k, v in self._log_sums.items()},
+                "next_log": self._next_log,
+            }
+        save_checkpoint(directory, {
             "algo": self.algo, "game": self.game_id, "config": asdict(self.config),
             "steps": self.steps, "seed": self.seed, "obs_shape": list(self.obs_shape),
             "obs_dtype": self.obs_dtype, "n_actions": self.n_actions,
             "train_state": with_train_state, "replay": with_replay,
-        })
+        }, self.q.state_dict(), tensors, state)
+
+    def _games_state(self, with_replay: bool) -> dict[str, Any]:
+        """Where the games stand, in the layout train_state.json has always had: a
+        single-player run's episode numbers and actions at the top; a board run's
+        self-play state under "envs" with the pool and the replay's counters (its
+        top-level episode fields are unused)."""
+        n = self.config.num_envs
+        if not isinstance(self.source, SelfPlaySource):
+            return {**self.source.state(), "started": self.source.envs is not None}
+        assert self.pool is not None
+        replay = self.replay.state() if with_replay and self.replay is not None else None
+        return {"envs": self.source.state(), "pool": self.pool.state(), "board_replay": replay,
+                "episode_index": [0] * n, "episode_actions": [[] for _ in range(n)],
+                "started": False}
 
     @classmethod
     def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> DQN:
@@ -657,37 +573,42 @@ class DQN(SelfPlayLearner, Learner):
         if not meta.get("train_state"):
             raise UserError(f"'{directory}' was saved without train state; it can play "
                             "but not resume training")
-        tensors = load_tensors(directory / TRAIN_STATE, device)
-        _load_weights(self.target, {k[len("target."):]: v for k, v in tensors.items()
-                                    if k.startswith("target.")}, directory / TRAIN_STATE)
-        state = read_json_object(directory / TRAIN_STATE_JSON)
+        tensors, state = read_train_state(directory, device)
+        load_weights(self.target, directory / TRAIN_STATE,
+                     tensors={k[len("target."):]: v for k, v in tensors.items()
+                              if k.startswith("target.")})
         with refusing(directory / TRAIN_STATE_JSON, "is not a training state this run "
                       "can resume from"):
             n = config.num_envs
-            optimizer_from_tensors(self.optimizer, tensors, field_mapping(state, "optimizer",
-                                                                          None))
+            optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
             self.vector_steps = field_int(state, "vector_steps", None, minimum=0)
             self.updates = field_int(state, "updates", None, minimum=0)
             self.rng.bit_generator.state = state["explore_rng"]
-            self._episode_index = field_counts(state, "episode_index", None, n)
-            self._episode_actions = field_actions(state, "episode_actions", None, n, n_actions)
             sums = field_mapping(state, "log_sums", None)
             self._log_sums = {"loss": float(sums["loss"]), "q": float(sums["q"]),
                               "count": field_int(sums, "count", None, minimum=0)}
             self._next_log = field_int(state, "next_log", None, minimum=0)
-            if self.board:
-                self.board_envs.load_state(state["envs"])
+            if self.pool is None:
+                self.source.load_state(state)
+            else:
+                self.source.load_state(state["envs"])
                 self.pool.restore(tensors, state["pool"])
-                if meta.get("replay"):
-                    self.replay = load_replay_buffer(directory / REPLAY, config.buffer_size,
-                                                     shape, n, num_actions=n_actions,
-                                                     state=state["board_replay"])
-            elif meta.get("replay"):
-                self.replay = load_replay_buffer(directory / REPLAY, config.buffer_size, shape,
-                                                 config.num_envs)
+            if meta.get("replay"):
+                self.replay = load_replay_buffer(
+                    directory / REPLAY, config.buffer_size, shape, n,
+                    num_actions=n_actions if self.board else None,
+                    state=state.get("board_replay"))
         # Without a saved replay, training refills a new buffer for learning_starts
         # transitions before updating again (see `train`).
         return self
+
+
+def _legal(q: torch.Tensor, masks: torch.Tensor | np.ndarray | None) -> torch.Tensor:
+    """Q-values with the illegal actions at -inf (their max and argmax skip them);
+    `masks` None: every action is legal."""
+    if masks is None:
+        return q
+    return masked_logits(q, torch.as_tensor(masks, device=q.device))
 
 
 def _single_player_spec(game_id: str) -> Any:
@@ -697,10 +618,6 @@ def _single_player_spec(game_id: str) -> Any:
     if spec.make_gym is None:
         raise UserError(f"DQN trains on single-player games; '{game_id}' has {spec.players} players")
     return spec
-
-
-def _load_weights(net: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
-    load_weights(net, path, tensors=tensors)
 
 
 def load_agent(directory: Path, device: str | torch.device = "cpu") -> Any:

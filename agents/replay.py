@@ -379,13 +379,17 @@ class FrameReplayBuffer(_Transitions):
         return oldest_serial >= self.frames_written - self.frame_capacity
 
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-            next_obs: np.ndarray, terminated: np.ndarray, done: np.ndarray) -> None:
+            next_obs: np.ndarray, terminated: np.ndarray, done: np.ndarray,
+            next_masks: np.ndarray | None = None) -> None:
         """Store one transition per env (arrays with a leading num_envs axis).
 
         `next_obs` must be what the step really produced (the final observation
         when an episode ended); `done` (terminated or truncated) ends the env's
         chain, so the next episode's frames never point back into this one.
+        Pixel games have no legal masks (`next_masks` None).
         """
+        if next_masks is not None:
+            raise ValueError("a frame replay keeps no legal masks")
         slots = self._advance(len(actions))
         for env, slot in enumerate(slots):
             o, n = obs[env], next_obs[env]

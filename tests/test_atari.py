@@ -71,9 +71,9 @@ def test_rewards_are_clipped_only_for_training():
 
 
 def test_training_episodes_report_the_unclipped_score():
-    from agents.dqn import _train_env
+    from agents.sources import make_train_env
 
-    env = _train_env(resolve_game("space-invaders"))
+    env = make_train_env("space-invaders")
     env.reset(seed=4)
     rng = np.random.default_rng(4)
     clipped_total = 0.0

@@ -105,7 +105,7 @@ def test_masked_policies_never_choose_an_illegal_move(game_id: str) -> None:
     tilt_towards_illegal(learner_q.q.head, learner_q.n_actions)
     planes_np = learner_q.features.encode_batch(states)
     for epsilon in (0.0, 0.5, 1.0):
-        actions = learner_q._act_board(planes_np, masks, epsilon)
+        actions = learner_q.epsilon_greedy(planes_np, masks, epsilon)
         assert masks[np.arange(len(states)), actions].all(), f"epsilon {epsilon}"
 
     # The agents of a trained learner, fed positions directly.

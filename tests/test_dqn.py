@@ -224,7 +224,7 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, num_envs):
 
     first = DQN("cartpole", config, CPU, seed=7)
     first.train(1_200, Recorder())
-    assert any(first._episode_actions), "the save should fall in the middle of an episode"
+    assert any(first.source.episode_actions), "the save should fall in the middle of an episode"
     first.save(tmp_path / "ckpt", with_train_state=True)
     assert (tmp_path / "ckpt" / TRAIN_STATE).is_file() and (tmp_path / "ckpt" / REPLAY).is_file()
     resumed = DQN.load(tmp_path / "ckpt", CPU, for_training=True)
