@@ -23,8 +23,7 @@ import numpy as np
 import torch
 
 from agents.alphazero.network import NetConfig, PolicyValueNet, load_model, net_config_from_meta
-from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_str, read_meta,
-                               write_meta)
+from agents.checkpoint import META, field_int, field_str, read_meta, save_checkpoint
 from games.errors import UserError
 from games import registry
 from games.features import GameFeatures, game_features
@@ -52,14 +51,15 @@ def new_net(features: GameFeatures, config: NetConfig) -> PolicyValueNet:
 
 
 def save_net(directory: Path, net: PolicyValueNet, kind: str, game_id: str, history: int,
-             extra: dict[str, Any] | None = None) -> None:
-    """model.safetensors, then meta.json (kind, game, net size, history planes, `extra`)."""
-    directory = Path(directory)
-    atomic_save_tensors(directory / MODEL, {k: v.detach().cpu().contiguous()
-                                            for k, v in net.state_dict().items()})
+             extra: dict[str, Any] | None = None,
+             train_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None) -> None:
+    """model.safetensors, the training state `train_state` (tensors, JSON: a stage's
+    stage_state.train_state) when given, then meta.json (kind, game, net size, history
+    planes, `extra`): checkpoint.save_checkpoint."""
     meta = {"algo": kind, "game": game_id, "net": net.config.to_dict(), "history": history}
     meta.update(extra or {})
-    write_meta(directory, meta)
+    tensors, state = train_state or (None, None)
+    save_checkpoint(Path(directory), meta, net.state_dict(), tensors, state)
 
 
 def load_net(directory: Path, kind: str, device: torch.device | str = "cpu"

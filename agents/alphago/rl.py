@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from agents.alphago.nets import POLICY, masked_logits, play_lockstep, sample_moves, save_net
-from agents.alphago.stage_state import has_train_state, restore_train_state, save_train_state
+from agents.alphago.stage_state import has_train_state, restore_train_state, train_state
 from agents.alphazero.network import PolicyValueNet
 from agents.checkpoint import atomic_save_tensors, load_tensors
 from agents.stats import mean_ci95
@@ -185,12 +185,12 @@ class RLTrainer:
         self.history = list(state.get("history", []))
 
     def save(self, extra: dict[str, Any] | None = None) -> None:
-        """Training state first, then the playable policy (model + meta.json)."""
-        save_train_state(self.directory, self.net, self.optimizer, lambda opt: {
-            "iteration": self.iteration, "pool": self.pool, "optimizer": opt,
-            "rng": self.rng.bit_generator.state, "history": self.history[-1000:]})
+        """The playable policy (model + meta.json) with the training state."""
         save_net(self.directory, self.net, POLICY, self.game_id, self.settings.history,
-                 dict(extra or {}, stage="rl", iterations=self.iteration, pool=len(self.pool)))
+                 dict(extra or {}, stage="rl", iterations=self.iteration, pool=len(self.pool)),
+                 train_state(self.net, self.optimizer, lambda opt: {
+                     "iteration": self.iteration, "pool": self.pool, "optimizer": opt,
+                     "rng": self.rng.bit_generator.state, "history": self.history[-1000:]}))
 
     def iterate(self) -> dict[str, float]:
         """One iteration: a batch of games against a random pool member, one policy step."""

@@ -33,7 +33,7 @@ from agents.alphago.stage_state import (
     NetFitter,
     has_train_state,
     restore_train_state,
-    save_train_state,
+    train_state,
 )
 from agents.alphazero.network import NetConfig, PolicyValueNet
 from games.errors import UserError
@@ -149,10 +149,10 @@ class SLTrainer(NetFitter):
 
     def save(self, extra: dict[str, Any] | None = None) -> None:
         """The playable policy (model + meta.json) and the training state, atomically each."""
-        save_train_state(self.directory, self.net, self.optimizer, lambda opt: {
-            "step": self.step, "optimizer": opt, "rng": self.rng.bit_generator.state})
         save_net(self.directory, self.net, POLICY, self.game_id, self.settings.history,
-                 dict(extra or {}, stage="sl", steps=self.step))
+                 dict(extra or {}, stage="sl", steps=self.step),
+                 train_state(self.net, self.optimizer, lambda opt: {
+                     "step": self.step, "optimizer": opt, "rng": self.rng.bit_generator.state}))
 
     def train(self, data: Positions, until: int, tick: Callable[[int, float], bool]) -> None:
         """Gradient steps until `until`; `tick(step, loss)` after each, False stops."""

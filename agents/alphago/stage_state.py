@@ -3,8 +3,9 @@ directories so that a killed run resumes where it stopped.
 
 train_state.safetensors holds the network's weights under "net.<name>" and the optimizer's
 tensors; train_state.json holds the optimizer's scalars under "optimizer", the numpy
-generator's state under "rng", and whatever counters the stage adds. Both are written
-atomically.
+generator's state under "rng", and whatever counters the stage adds. A stage writes them
+with its network (nets.save_net, through checkpoint.save_checkpoint: every file atomic,
+meta.json last) and reads them back with checkpoint.read_train_state.
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ from torch import nn
 
 from agents.alphago.nets import new_net
 from agents.checkpoint import (
-    TRAIN_STATE,
     TRAIN_STATE_JSON,
-    atomic_save_tensors,
-    atomic_write_json,
-    load_tensors,
     optimizer_from_tensors,
     optimizer_to_tensors,
+    read_train_state,
 )
 
 
@@ -34,27 +32,23 @@ def has_train_state(directory: Path) -> bool:
     return (Path(directory) / TRAIN_STATE_JSON).is_file()
 
 
-def save_train_state(directory: Path, net: nn.Module, optimizer: torch.optim.Optimizer,
-                     fields: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """Write the net's weights and the optimizer; `fields(optimizer_json)` gives the JSON
-    (the stage places "optimizer" and "rng" among its own counters)."""
-    directory = Path(directory)
+def train_state(net: nn.Module, optimizer: torch.optim.Optimizer,
+                fields: Callable[[dict[str, Any]], dict[str, Any]]
+                ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, JSON) of a stage's training state, for nets.save_net: the net's weights
+    and the optimizer; `fields(optimizer_json)` gives the JSON (the stage places
+    "optimizer" and "rng" among its own counters)."""
     opt_tensors, opt_rest = optimizer_to_tensors(optimizer)
-    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    tensors.update({k: v.detach().cpu().contiguous() for k, v in opt_tensors.items()})
-    atomic_save_tensors(directory / TRAIN_STATE, tensors)
-    atomic_write_json(directory / TRAIN_STATE_JSON, fields(opt_rest))
+    tensors = {f"net.{k}": v for k, v in net.state_dict().items()}
+    tensors.update(opt_tensors)
+    return tensors, fields(opt_rest)
 
 
 def restore_train_state(directory: Path, net: nn.Module, optimizer: torch.optim.Optimizer,
                         rng: np.random.Generator) -> dict[str, Any]:
-    """Load what `save_train_state` wrote into net, optimizer and rng; the JSON, for the
+    """Load what `train_state` saved into net, optimizer and rng; the JSON, for the
     stage's own counters."""
-    directory = Path(directory)
-    from agents.checkpoint import read_json_object
-
-    state = read_json_object(directory / TRAIN_STATE_JSON)
-    tensors = load_tensors(directory / TRAIN_STATE)
+    tensors, state = read_train_state(Path(directory), counters=())
     net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
     optimizer_from_tensors(optimizer, tensors, state["optimizer"])
     rng.bit_generator.state = state["rng"]

@@ -36,7 +36,7 @@ from agents.alphago.stage_state import (
     NetFitter,
     has_train_state,
     restore_train_state,
-    save_train_state,
+    train_state,
 )
 from agents.alphazero.network import NetConfig, PolicyValueNet
 from agents.checkpoint import atomic_save_tensors, load_tensors
@@ -193,8 +193,8 @@ class ValueTrainer(NetFitter):
         self.step = int(state["step"])
 
     def save(self, extra: dict[str, Any] | None = None) -> None:
-        save_train_state(self.directory, self.net, self.optimizer, lambda opt: {
-            "games_played": self.games_played, "chunks": self.chunks, "step": self.step,
-            "optimizer": opt, "rng": self.rng.bit_generator.state})
         save_net(self.directory, self.net, VALUE, self.game_id, self.settings.history,
-                 dict(extra or {}, stage="value", steps=self.step, games=self.games_played))
+                 dict(extra or {}, stage="value", steps=self.step, games=self.games_played),
+                 train_state(self.net, self.optimizer, lambda opt: {
+                     "games_played": self.games_played, "chunks": self.chunks,
+                     "step": self.step, "optimizer": opt, "rng": self.rng.bit_generator.state}))

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.checkpoint import (META, MODEL, atomic_save_tensors, field_int, field_mapping,
-                               load_tensors, read_meta, write_meta)
+from agents.checkpoint import (META, MODEL, field_int, field_mapping, load_tensors, read_meta,
+                               save_checkpoint)
 from games.errors import UserError
 from games.features import GameFeatures, game_features
 
@@ -150,18 +150,19 @@ class PolicyValueNet(nn.Module):
 
 
 def save_net(directory: Path, net: PolicyValueNet, game_id: str,
-             extra: dict[str, Any] | None = None) -> None:
-    """Write a playable checkpoint: model.safetensors, then meta.json (algo 'alphazero').
+             extra: dict[str, Any] | None = None,
+             train_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None) -> None:
+    """Write a checkpoint (checkpoint.save_checkpoint): model.safetensors, the training
+    state `train_state` (tensors, JSON) when given, then meta.json (algo 'alphazero').
 
     meta.json records the game, the net config and the input shape; `extra`
-    (steps, hyperparameters...) is merged in. Both writes are atomic.
+    (steps, hyperparameters...) is merged in. Every write is atomic.
     """
-    directory = Path(directory)
-    atomic_save_tensors(directory / MODEL, net.state_dict())
     meta: dict[str, Any] = {"algo": "alphazero", "game": game_id, "net": net.config.to_dict(),
                             "input_shape": list(net.shape), "num_actions": net.num_actions}
     meta.update(extra or {})
-    write_meta(directory, meta)
+    tensors, state = train_state or (None, None)
+    save_checkpoint(Path(directory), meta, net.state_dict(), tensors, state)
 
 
 def load_net(directory: Path, device: torch.device | str = "cpu"

@@ -55,13 +55,12 @@ from agents.alphazero.selfplay import GameRecord, SelfPlayConfig, SelfPlayStats,
 from agents.base import Agent, ThinkingClock
 from agents.checkpoint import (
     TRAIN_STATE,
-    TRAIN_STATE_JSON,
     atomic_save_tensors,
-    atomic_write_json,
     load_tensors,
     optimizer_from_tensors,
     optimizer_to_tensors,
     read_meta,
+    read_train_state,
 )
 from agents.learner import Learner, TrainHooks, config_from_dict
 from agents.replay import ReplayWindow
@@ -389,20 +388,20 @@ class AlphaZero(Learner):
         optimizer, the replay window (window.safetensors), counters and the RNG; meta.json last."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        train_state = None
         if with_train_state:
+            atomic_save_tensors(directory / WINDOW, self.window.tensors())
             tensors = {f"best.{k}": v for k, v in self.best.state_dict().items()}
             opt_tensors, opt_rest = optimizer_to_tensors(self.optimizer)
             tensors.update(opt_tensors)
-            _save_tensors(directory / TRAIN_STATE, tensors)
-            _save_tensors(directory / WINDOW, self.window.tensors())
-            atomic_write_json(directory / TRAIN_STATE_JSON, {
+            train_state = (tensors, {
                 "steps": self.steps, "generation": self.generation, "gen_games": self.gen_games,
                 "best_generation": self.best_generation, "best_elo": self.best_elo,
                 "window_pos": self.window.saved_pos, "optimizer": opt_rest,
                 "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state().tolist(),
                 "history": self.history, "train_seconds": self.training_seconds(),
             })
-        save_net(directory, self.net, self.game_id, self._meta(with_train_state))
+        save_net(directory, self.net, self.game_id, self._meta(with_train_state), train_state)
 
     @classmethod
     def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> AlphaZero:
@@ -436,17 +435,18 @@ class AlphaZero(Learner):
         self.best_generation = int(meta.get("best_generation", self.generation))
         self.best_elo = float(meta.get("elo", 0.0))
         has_state = bool(meta.get("train_state")) and (directory / TRAIN_STATE).is_file()
-        if has_state:
-            tensors = load_tensors(directory / TRAIN_STATE, device)
-            self.best.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("best.")})
-        if not for_training:
-            return self
         if not has_state:
-            raise UserError(f"'{directory}' was saved without train state; it can play "
-                            "but not resume training")
-        from agents.checkpoint import read_json_object
-
-        state = read_json_object(directory / TRAIN_STATE_JSON)
+            if for_training:
+                raise UserError(f"'{directory}' was saved without train state; it can play "
+                                "but not resume training")
+            return self
+        if not for_training:  # the best net is in the training state
+            tensors = load_tensors(directory / TRAIN_STATE, device)
+            self.best.load_state_dict(_best(tensors))
+            return self
+        tensors, state = read_train_state(directory, device, counters=(
+            "steps", "generation", "gen_games", "best_generation", "window_pos"))
+        self.best.load_state_dict(_best(tensors))
         optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
         self.window.restore(load_tensors(directory / WINDOW), int(state["window_pos"]),
                             directory / WINDOW)
@@ -465,14 +465,7 @@ class AlphaZero(Learner):
                 "best_elo": self.best_elo, "generations": self.history}
 
 
-def _save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """atomic_save_tensors, never leaving 0x80 as the file's first byte.
 
-    checkpoint.load_tensors takes a leading 0x80 for a pickle, but it is also the
-    low byte of a safetensors header length of 128 mod 256; a metadata entry
-    then lengthens the header by 8 bytes (its alignment), so the file loads.
-    """
-    atomic_save_tensors(path, tensors)
-    with open(path, "rb") as f:
-        if f.read(1) == b"\x80":
-            atomic_save_tensors(path, tensors, metadata={"pad": "12345678"})
+def _best(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The best net's weights among a training state's tensors ("best.<name>")."""
+    return {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")}
