@@ -3,7 +3,9 @@
 PPO and DQN learn a policy for one side of a board game by playing it against
 opponents, seen as part of the environment:
 
-- `SelfPlayEnvs`: ``num_envs`` games over the fast search state
+- `SelfPlayEnvs`: ``num_envs`` games over the fast search state (the learners
+  see them through agents/sources.py `SelfPlaySource`, an environment source
+  like a single-player game's vector env)
   (games/state.py). In each game the learner holds one seat, alternating from
   episode to episode (env i plays first in its even episodes if i is even,
   else in its odd ones); the opponent of the game replies at once, so the
@@ -55,7 +57,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.a2c import Rollout
 from agents.base import ActionInsight, Agent, Insight, MatchContext, SearchAgent
 from games.errors import UserError
 from games.state import GameState
@@ -380,55 +381,6 @@ class SelfPlayEnvs:
         self.started = False
 
 
-# --- rollouts for the actor-critic learners ---------------------------------------------------
-
-
-@dataclass
-class MaskedRollout(Rollout):
-    """A rollout whose states carry their legal-action masks ([T, N, A] bool)."""
-
-    masks: torch.Tensor
-
-
-@torch.no_grad()
-def collect_rollout(learner: Any, envs: SelfPlayEnvs, num_steps: int, hooks: Any
-                    ) -> MaskedRollout:
-    """num_steps vector steps of `learner.net` (logits, value) sampling legal moves only.
-
-    Every episode ends in a real terminal (the game is over: no bootstrap); the
-    next state of a step is the learner's next decision point, after the reply.
-    Counts learner.steps and tells hooks.episode of each finished game.
-    """
-    net, device, gen, n = learner.net, learner.device, learner.gen, envs.num_envs
-    shape, num_actions = envs.features.shape, envs.features.num_actions
-    obs_buf = torch.zeros((num_steps, n, *shape), device=device)
-    mask_buf = torch.zeros((num_steps, n, num_actions), dtype=torch.bool, device=device)
-    actions = torch.zeros((num_steps, n), dtype=torch.long, device=device)
-    log_probs = torch.zeros((num_steps, n), device=device)
-    values = torch.zeros((num_steps, n), device=device)
-    rewards = np.zeros((num_steps, n), dtype=np.float32)
-    dones = np.zeros((num_steps, n), dtype=np.float32)
-    for t in range(num_steps):
-        planes, masks = envs.observations()
-        obs = torch.as_tensor(planes, device=device)
-        mask = torch.as_tensor(masks, device=device)
-        logits, value = net(obs)
-        logp_all = torch.log_softmax(masked_logits(logits, mask), -1)
-        action = torch.multinomial(logp_all.exp(), 1, generator=gen)
-        log_probs[t] = logp_all.gather(1, action).squeeze(1)
-        obs_buf[t], mask_buf[t], actions[t], values[t] = obs, mask, action.squeeze(1), value
-        reward, done, finished = envs.step(action.squeeze(1).cpu().numpy())
-        learner.steps += n
-        rewards[t], dones[t] = reward, done
-        for end in finished:
-            hooks.episode(learner.steps, end.reward, end.plies)
-    planes, _ = envs.observations()
-    last_value = net.value(torch.as_tensor(planes, device=device))
-    next_values = torch.cat([values[1:], last_value[None]])
-    r, d = torch.as_tensor(rewards, device=device), torch.as_tensor(dones, device=device)
-    return MaskedRollout(obs_buf, actions, log_probs, values, next_values, r, d, d, mask_buf)
-
-
 # --- the trained network as an agent ----------------------------------------------------------
 
 
@@ -464,23 +416,3 @@ class BoardNetAgent(SearchAgent):
         insight.actions = [ActionInsight(a.action, self.labels[a.action], a.score, a.visits,
                                          a.prior) for a in insight.actions]
         return insight
-
-
-class SelfPlayLearner:
-    """Mixin of the learners that also train on board games by self-play (DQN, PPO).
-    The learner has `board` (True on a board game), `game_id` and `_selfplay_envs()`.
-    The trainer evaluates them there against fixed opponents (agents/evaluate.py
-    BoardEvaluation: eval_opponents, eval_games, board_eval_every in their configs)."""
-
-    trains_board_games = True
-
-    def _selfplay_envs(self) -> SelfPlayEnvs:
-        raise NotImplementedError
-
-    def set_opponent_sampler(self, sampler: Any) -> None:
-        """Opponents of the games that start from now on come from ``sampler(rng)``
-        (this module's docstring says what it may return); `self.pool` is the default."""
-        me: Any = self
-        if not me.board:
-            raise UserError(f"game '{me.game_id}' is single-player: it has no opponents")
-        self._selfplay_envs().set_sampler(sampler)

@@ -51,17 +51,15 @@ many envs (one network call per step for all of them). Every episode's reset
 seed comes from (seed, episode number), so a run resumed from a checkpoint
 with its training state continues exactly as the uninterrupted run would.
 
-This module also holds the pieces the actor-critic learners (a2c.py, ppo.py)
-share with it: the training env (`make_train_env`), the network trunks, the
-agent that plays a policy network (`PolicyAgent`) and the checkpoint layout.
+The network trunks, the agent that plays the policy (`PolicyAgent`) and the
+checkpoint layout are the ones a2c.py and ppo.py use too (agents/policy.py).
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,28 +68,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.base import ActionInsight, Agent, Insight
-from agents.checkpoint import (
-    MAX_ACTIONS,
-    META,
-    MODEL,
-    TRAIN_STATE_JSON,
-    field_dtype,
-    field_game,
-    field_int,
-    field_mapping,
-    field_shape,
-    load_weights,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-    read_meta,
-    read_train_state,
-    refusing,
-    save_checkpoint,
-    short,
+from agents.checkpoint import TRAIN_STATE_JSON, field_int, refusing
+from agents.learner import Learner, TrainHooks
+from agents.policy import (
+    RESUME_REFUSAL,
+    EnvInfo,
+    PolicyAgent,
+    check_net_size,
+    layer_init,
+    load_policy,
+    make_generator,
+    make_trunk,
+    save_policy,
+    seeded,
 )
-from agents.learner import Learner, TrainHooks, config_from_dict
-from agents.nets import NatureCNN, check_parameters, is_pixel_obs, mlp, trunk_parameters
 from agents.sources import make_train_env
 from games.errors import UserError
 
@@ -116,247 +106,9 @@ class REINFORCEConfig:
     max_grad_norm: float = 0.0  # 0: no gradient clipping
 
 
-# --------------------------------------------------------------------------------------------
-# Shared with a2c.py and ppo.py: the training env, the trunks, the agent, checkpoints.
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnvInfo:
-    """What a network and an agent need to know about a game, without its env."""
-
-    obs_shape: tuple[int, ...]
-    obs_dtype: str
-    n_actions: int
-    action_labels: tuple[str, ...]
-
-    @classmethod
-    def probe(cls, game_id: str) -> EnvInfo:
-        env = make_train_env(game_id)
-        try:
-            meanings = getattr(env.unwrapped, "get_action_meanings", None)
-            n = int(env.action_space.n)
-            labels = tuple(str(m).lower() for m in meanings()) if callable(meanings) else ()
-            if len(labels) != n:
-                labels = tuple(str(a) for a in range(n))
-            return cls(tuple(int(d) for d in env.observation_space.shape),
-                       str(env.observation_space.dtype), n, labels)
-        finally:
-            env.close()
-
-    def to_meta(self) -> dict[str, Any]:
-        return {"obs_shape": list(self.obs_shape), "obs_dtype": self.obs_dtype,
-                "n_actions": self.n_actions, "action_labels": list(self.action_labels)}
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> EnvInfo:
-        return cls(tuple(meta["obs_shape"]), meta["obs_dtype"], int(meta["n_actions"]),
-                   tuple(meta["action_labels"]))
-
-
-def layer_init(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Module:
-    """Orthogonal weights with `gain`, constant bias: the init PPO's results were reported with."""
-    if isinstance(layer, nn.Linear | nn.Conv2d):
-        nn.init.orthogonal_(layer.weight, gain)
-        nn.init.constant_(layer.bias, bias)
-    return layer
-
-
-class ToFloat(nn.Module):
-    """Casts observations to float32 (vector envs may hand out float64 or ints)."""
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return obs.float()
-
-
-def make_trunk(info: EnvInfo, hidden: Sequence[int]) -> tuple[nn.Module, int]:
-    """(feature trunk, its width): agents/nets.py's NatureCNN for (C, 84, 84) uint8 stacks,
-    else a tanh MLP of widths `hidden` (tanh: bounded features suit small policy nets).
-    Weights are orthogonal with gain sqrt(2), the init PPO's published results used."""
-    if is_pixel_obs(info.obs_shape, info.obs_dtype):
-        channels, height, width = info.obs_shape
-        trunk: nn.Module = NatureCNN(channels, height, width)
-        features = NatureCNN.features
-    else:
-        in_dim = int(np.prod(info.obs_shape))
-        trunk = nn.Sequential(ToFloat(), nn.Flatten(), mlp(in_dim, hidden, None, nn.Tanh))
-        features = int(hidden[-1]) if len(hidden) else in_dim
-    trunk.apply(layer_init)
-    return trunk, features
-
-
-class PolicyAgent(Agent):
-    """Plays a policy network: the most likely legal action, or a sample with `sample=True`.
-
-    `net(obs_batch)` must return (logits, value or None). explain() gives the
-    probabilities of the legal actions, best first (they sum to 1), and the
-    critic's value of the position when the network has one.
-    """
-
-    def __init__(self, net: nn.Module, device: torch.device, name: str,
-                 labels: Sequence[str], sample: bool = False):
-        self.net = net.eval()
-        self.device = device
-        self.name = name
-        self.labels = list(labels)
-        self.sample = sample
-        self._probs: np.ndarray | None = None
-        self._legal: np.ndarray | None = None
-        self._value: float | None = None
-
-    def reset(self) -> None:
-        self._probs = self._legal = self._value = None
-
-    @torch.no_grad()
-    def act(self, observation: Any, action_mask: np.ndarray | None) -> int:
-        obs = torch.as_tensor(np.asarray(observation), device=self.device).unsqueeze(0)
-        logits, value = self.net(obs)
-        logits = logits[0].double()
-        legal = (np.ones(logits.shape[0], dtype=bool) if action_mask is None
-                 else np.asarray(action_mask).astype(bool))
-        logits = logits.masked_fill(~torch.as_tensor(legal, device=logits.device), -math.inf)
-        probs = torch.softmax(logits, dim=0).cpu().numpy()
-        self._probs, self._legal = probs, legal
-        self._value = None if value is None else float(value.reshape(-1)[0])
-        if self.sample:
-            return int(self.rng.choice(len(probs), p=probs / probs.sum()))
-        return int(np.argmax(probs))
-
-    def explain(self) -> Insight | None:
-        if self._probs is None:
-            return None
-        order = sorted(np.flatnonzero(self._legal), key=lambda a: -self._probs[a])
-        actions = [ActionInsight(int(a), self.labels[a] if a < len(self.labels) else str(a),
-                                 float(self._probs[a])) for a in order]
-        return Insight("probs", actions, value=self._value,
-                       note="sampled from the policy" if self.sample else "most likely action")
-
-
 def episode_seed(seed: int, index: int) -> int:
     """The reset seed of a run's index-th episode (or episode group): fixed by (seed, index)."""
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-
-
-def check_checkpoint(directory: Path, algo: str) -> dict[str, Any]:
-    """meta.json of a checkpoint written by `algo`, every field checked; UserError
-    naming the file and the field otherwise."""
-    meta = read_meta(Path(directory))
-    path = Path(directory) / META
-    if meta["algo"] != algo:
-        raise UserError(f"'{directory}' is a {short(meta['algo'])} checkpoint, not {algo}")
-    for key in ("game", "config", "obs_shape", "n_actions", "action_labels", "steps", "seed"):
-        if key not in meta:
-            raise UserError(f"'{path}' has no '{key}' field")
-    field_game(meta, path)
-    field_mapping(meta, "config", path)
-    field_shape(meta, "obs_shape", path)
-    field_dtype(meta, "obs_dtype", path)
-    n = field_int(meta, "n_actions", path, minimum=1, maximum=MAX_ACTIONS)
-    labels = meta["action_labels"]
-    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-        raise UserError(f"'{path}': field 'action_labels': {short(labels)} is not a list of "
-                        "strings")
-    if len(labels) != n:
-        raise UserError(f"'{path}': field 'n_actions': {n} does not match the {len(labels)} "
-                        "action_labels")
-    field_int(meta, "steps", path, minimum=0)
-    field_int(meta, "seed", path)
-    field_int(meta, "updates", path, minimum=0, default=0)
-    return meta
-
-
-def check_net_size(algo: str, info: EnvInfo, hidden: Sequence[int], conv: Sequence[int] = (),
-                   trunks: int = 1, shape: Sequence[int] | None = None) -> None:
-    """UserError, before anything is built, when `trunks` trunks for these observations
-    (board planes `shape`, else info's) and their heads are over the parameter limit."""
-    shape = info.obs_shape if shape is None else shape
-    params, features = trunk_parameters(shape, "float32" if conv else info.obs_dtype,
-                                        hidden, conv)
-    total = trunks * (params + features + 1) + features * info.n_actions + info.n_actions
-    sizes = f"hidden={list(hidden)}" + (f", conv_channels={list(conv)}" if conv else "")
-    check_parameters(total, f"{algo}: {sizes} on observations of shape {list(shape)}")
-
-
-def make_generator(device: torch.device, seed: int) -> torch.Generator:
-    """A torch generator for action sampling, separate from torch's global one."""
-    return torch.Generator(device=device).manual_seed(seed)
-
-
-class PolicyLearner(Learner):
-    """The checkpoints REINFORCE, A2C and PPO share. A subclass has `info`, `net`,
-    `optimizer`, `gen` (the action-sampling generator), `steps`, `updates` and a
-    `_setup(game_id, config, device, seed, info)` that builds them; it adds its own parts
-    through the hooks below.
-
-    Files: meta.json (algo, game, config, steps, seed, updates, the hooks' extra meta, the
-    EnvInfo), model.safetensors (the net) and, with the training state, the optimizer and
-    the sampling generator's state (plus the hooks' extra tensors) in train_state.safetensors
-    and the optimizer's scalars, steps, updates and the hooks' extra state in
-    train_state.json."""
-
-    algo: str
-    Config: Any
-
-    def _setup(self, game_id: str, config: Any, device: torch.device, seed: int,
-               info: EnvInfo) -> None:
-        raise NotImplementedError
-
-    def _extra_meta(self) -> dict[str, Any]:
-        """Fields of meta.json after `updates`."""
-        return {}
-
-    def _extra_train_tensors(self) -> dict[str, torch.Tensor]:
-        """Training-state tensors after the optimizer's and the sampling generator's."""
-        return {}
-
-    def _extra_train_json(self) -> dict[str, Any]:
-        """train_state.json fields after `updates`."""
-        return {}
-
-    def _restore_train_state(self, tensors: dict[str, torch.Tensor],
-                             state: dict[str, Any]) -> None:
-        """Take back what the `_extra_train_*` hooks saved."""
-
-    def save(self, directory: Path, with_train_state: bool = True) -> None:
-        meta = {"algo": self.algo, "game": self.game_id, "config": asdict(self.config),
-                "steps": self.steps, "seed": self.seed, "updates": self.updates,
-                **self._extra_meta(), **self.info.to_meta()}
-        tensors = json_state = None
-        if with_train_state:
-            tensors, opt_json = optimizer_to_tensors(self.optimizer)
-            tensors["rng.sampling"] = self.gen.get_state()
-            tensors.update(self._extra_train_tensors())
-            json_state = {"optimizer": opt_json, "steps": self.steps, "updates": self.updates,
-                          **self._extra_train_json()}
-        save_checkpoint(directory, meta, self.net.state_dict(), tensors, json_state)
-
-    @classmethod
-    def load(cls, directory: Path, device: torch.device, for_training: bool = False) -> Any:
-        """A learner from a checkpoint; every fault in its files is one UserError line
-        naming the file (and the field, or the tensor), never a traceback."""
-        directory = Path(directory)
-        meta = check_checkpoint(directory, cls.algo)
-        config = config_from_dict(cls.Config, meta["config"], f"{directory}/meta.json")
-        self = cls.__new__(cls)
-        with refusing(directory / META, "describes a network that cannot be built"):
-            self._setup(meta["game"], config, device, int(meta["seed"]), EnvInfo.from_meta(meta))
-        load_weights(self.net, directory / MODEL, device)
-        self.steps = int(meta["steps"])
-        self.updates = int(meta.get("updates", 0))
-        if for_training:
-            tensors, state = read_train_state(directory, device)
-            with refusing(directory / TRAIN_STATE_JSON, "is not a training state this run "
-                          "can resume from"):
-                optimizer_from_tensors(self.optimizer, tensors, state["optimizer"])
-                self.gen.set_state(tensors["rng.sampling"].cpu())
-                self.steps, self.updates = int(state["steps"]), int(state["updates"])
-                self._restore_train_state(tensors, state)
-        return self
-
-
-# --------------------------------------------------------------------------------------------
-# REINFORCE itself.
-# --------------------------------------------------------------------------------------------
 
 
 def rewards_to_go(rewards: Sequence[float] | np.ndarray, gamma: float,
@@ -420,17 +172,15 @@ class Episode:
     returns: np.ndarray | None = None  # rewards-to-go, filled in by the update
 
 
-class REINFORCE(PolicyLearner):
+class REINFORCE(Learner):
     """REINFORCE with a whitening, learned, sampled, greedy-rollout or no baseline."""
 
     algo = "pg"
     Config = REINFORCEConfig
 
-    def __init__(self, game_id: str, config: REINFORCEConfig, device: torch.device, seed: int):
-        self._setup(game_id, config, device, seed, EnvInfo.probe(game_id))
-
-    def _setup(self, game_id: str, config: REINFORCEConfig, device: torch.device, seed: int,
-               info: EnvInfo) -> None:
+    def __init__(self, game_id: str, config: REINFORCEConfig, device: torch.device, seed: int,
+                 info: EnvInfo | None = None):
+        """A fresh learner; `info` (from a checkpoint's meta) spares probing the game."""
         cfg = config
         if cfg.baseline not in BASELINES:
             raise UserError(f"pg: baseline '{cfg.baseline}' is not one of {', '.join(BASELINES)}")
@@ -441,12 +191,12 @@ class REINFORCE(PolicyLearner):
             raise UserError(f"pg: the sampled baseline plays groups of group_size >= 2 episodes; "
                             f"episodes_per_update={cfg.episodes_per_update} is not a multiple "
                             f"of group_size={cfg.group_size}")
+        info = info or EnvInfo.probe(game_id)
         self.game_id, self.config, self.device, self.seed, self.info = (
             game_id, cfg, device, seed, info)
         check_net_size(self.algo, info, cfg.hidden, trunks=2 if cfg.baseline == "learned" else 1)
-        with torch.random.fork_rng(devices=[]):  # the same init for a seed, global RNG untouched
-            torch.manual_seed(seed)
-            self.net = PGNet(info, cfg.hidden, critic=cfg.baseline == "learned").to(device)
+        self.net = seeded(seed, lambda: PGNet(info, cfg.hidden,
+                                              critic=cfg.baseline == "learned")).to(device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.gen = make_generator(device, seed)
         self.steps = 0
@@ -607,9 +357,15 @@ class REINFORCE(PolicyLearner):
             env.close()
         self._envs = []
 
-    def _extra_train_json(self) -> dict[str, Any]:
-        return {"seeds_used": self.seeds_used}
+    def save(self, directory: Path, with_train_state: bool = True) -> None:
+        """agents/policy.py's layout; train_state.json adds seeds_used."""
+        save_policy(self, directory, with_train_state, train_json={"seeds_used": self.seeds_used})
 
-    def _restore_train_state(self, tensors: dict[str, torch.Tensor],
-                             state: dict[str, Any]) -> None:
-        self.seeds_used = field_int(state, "seeds_used", None, minimum=0)
+    @classmethod
+    def load(cls, directory: Path, device: torch.device, for_training: bool = False
+             ) -> REINFORCE:
+        self, train = load_policy(cls, directory, device, for_training)
+        if train is not None:
+            with refusing(Path(directory) / TRAIN_STATE_JSON, RESUME_REFUSAL):
+                self.seeds_used = field_int(train[1], "seeds_used", None, minimum=0)
+        return self

@@ -11,7 +11,8 @@ import pytest
 import torch
 from conftest import TrainRecorder as Recorder
 
-from agents.a2c import A2C, A2CConfig, advantages, collect
+from agents.a2c import A2C, A2CConfig
+from agents.ppo import advantages, collect_rollout
 from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
 from games.errors import UserError
@@ -76,7 +77,7 @@ def test_lambda_one_gives_n_step_returns_by_hand():
 def test_rollout_bootstraps_truncated_episodes_from_their_last_observation():
     a2c = A2C("gym:ArenaTest/Clock-v0", small(num_envs=1, num_steps=7), CPU, 0)
     hooks = Recorder()
-    rollout = collect(a2c, a2c.source, 7, hooks)
+    rollout = collect_rollout(a2c, a2c.source, 7, hooks)
     assert rollout.obs[:, 0, 0].tolist() == [0, 1, 2, 0, 1, 2, 0]
     assert rollout.ended[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0]
     assert rollout.terminated.sum() == 0  # cut by the time limit, never terminated

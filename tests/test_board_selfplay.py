@@ -17,13 +17,12 @@ from agents.board_selfplay import (
     BoardNetAgent,
     NetOpponent,
     SelfPlayEnvs,
-    collect_rollout,
     masked_entropy,
     masked_logits,
 )
 from agents.dqn import DQN, DQNConfig
 from agents.learner import TrainHooks, config_from_dict
-from agents.ppo import PPO, PPOConfig
+from agents.ppo import PPO, PPOConfig, collect_rollout
 from agents.random_agent import RandomAgent
 from agents.registry import make_agent
 from agents.series import run_series
@@ -132,7 +131,7 @@ def test_masked_entropy_has_finite_gradients() -> None:
 def test_ppo_rollout_samples_only_legal_moves_and_stores_masks() -> None:
     learner = ppo("connect4", num_envs=8, hidden=[32], conv_channels=[8])
     tilt_towards_illegal(learner.net.actor, 7)
-    rollout = collect_rollout(learner, learner.envs, 64, TrainHooks())
+    rollout = collect_rollout(learner, learner.source, 64, TrainHooks())
     taken = rollout.masks.gather(2, rollout.actions[..., None]).squeeze(-1)
     assert taken.all()
     assert torch.isfinite(rollout.log_probs).all()
@@ -212,12 +211,12 @@ def test_sampler_hook_picks_the_opponent_the_learner_faces() -> None:
     learner.train(8 * 8 * 4)
     assert len(picks) >= 8  # one per game started
     assert CountingRandom.calls > 8 * 8  # the fixed agent made the opponents' moves
-    assert all(o.agent is fixed for o in learner.envs.opponents)
+    assert all(o.agent is fixed for o in learner.source.games.opponents)
     assert not default_opponent_used
     # A reference string works too, and so does a state opponent.
     learner.set_opponent_sampler(lambda rng: "greedy")
-    learner.envs.start()
-    assert {type(o.agent).__name__ for o in learner.envs.opponents} == {"GreedyAgent"}
+    learner.source.games.start()
+    assert {type(o.agent).__name__ for o in learner.source.games.opponents} == {"GreedyAgent"}
     learner_q = dqn(num_envs=4, learning_starts=10, eval_games=0)
     recorder = Recorder(1)
     learner_q.set_opponent_sampler(lambda rng: recorder)
@@ -302,7 +301,7 @@ def test_ppo_resume_round_trip(tmp_path: Path) -> None:
     for a, b in zip(learner.pool.snapshots, loaded.pool.snapshots, strict=True):
         for k, v in a.state_dict().items():
             assert torch.equal(v, b.state_dict()[k])
-    assert loaded.envs.episode_index == learner.envs.episode_index
+    assert loaded.source.games.episode_index == learner.source.games.episode_index
     assert scores(trainer(loaded, tmp_path / "run", 8 * 8 * 6).board_eval) == scores(first.board_eval)
     assert loaded.optimizer.state_dict()["state"][0]["step"] == \
         learner.optimizer.state_dict()["state"][0]["step"]
@@ -357,7 +356,8 @@ def test_cli_trains_ppo_on_tictactoe_and_the_run_plays(tmp_path: Path, config: P
 
 def test_cartpole_presets_are_unchanged_single_player_paths(tmp_path: Path) -> None:
     learner = ppo("cartpole")
-    assert not learner.board and trainer(learner, Path(tmp_path) / "p", 1).board_eval is None
+    assert learner.source.features is None  # a single-player source: no masks, no planes
+    assert trainer(learner, Path(tmp_path) / "p", 1).board_eval is None
     learner_q = dqn("cartpole")
     assert not learner_q.board and trainer(learner_q, Path(tmp_path) / "q", 1).board_eval is None
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 from conftest import TrainRecorder as Recorder
 
-from agents.a2c import advantages, annealed
+from agents.policy import annealed
 from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
 from agents.nets import NatureCNN
-from agents.ppo import PPO, PPOConfig, clipped_surrogate
+from agents.ppo import PPO, PPOConfig, advantages, clipped_surrogate
 from agents.evaluate import evaluate
 
 CPU = torch.device("cpu")
