@@ -93,3 +93,14 @@ class TrainRecorder:
 
     def tick(self, step: int) -> bool:
         return True
+
+
+def assert_same_run(resumed, resumed_hooks, straight, straight_hooks) -> None:
+    """A run resumed from a checkpoint ended as the uninterrupted one did: the same
+    episodes reported, the same steps, the same weights to the last bit."""
+    import torch
+
+    assert resumed_hooks.episodes == straight_hooks.episodes
+    assert resumed.steps == straight.steps
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(resumed.net.state_dict()[key], value), key

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TrainRecorder as Recorder
+from conftest import assert_same_run
 
 from agents.a2c import A2C, A2CConfig
 from agents.ppo import advantages, collect_rollout
@@ -139,11 +140,7 @@ def test_resume_is_identical_to_an_uninterrupted_run(tmp_path, optimizer):
         for key, value in entry.items():
             assert torch.equal(loaded["state"][index][key], value)
     resumed.train(1500, hooks)
-
-    assert hooks.episodes == straight_hooks.episodes
-    assert resumed.steps == straight.steps
-    for key, value in straight.net.state_dict().items():
-        assert torch.equal(resumed.net.state_dict()[key], value), key
+    assert_same_run(resumed, hooks, straight, straight_hooks)
 
 
 def test_checkpoint_loads_as_an_agent_with_the_critics_value(tmp_path):

@@ -40,11 +40,11 @@ from agents.alphago.value import ValueSettings, ValueTrainer
 from agents.alphazero.network import NetConfig
 from agents.checkpoint import load_tensors
 from agents.gtp_agent import find_gnugo
+from agents.match import play_match
 from agents.registry import make_agent
 from arena.cli import main
-from games.errors import UserError
-from agents.match import play_match
 from arena.train import run_training
+from games.errors import UserError
 from games.go.sgf import read_sgf
 from games.go.state import GoState
 from games.registry import resolve_game
@@ -54,12 +54,8 @@ CPU = torch.device("cpu")
 TINY_NET = NetConfig(blocks=1, channels=16, value_hidden=16)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: Small nets train fastest on one torch thread, and the suite shares 2 cores (conftest).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _random_run(directory: Path, game_id: str, history: int = 2, seed: int = 0) -> Path:

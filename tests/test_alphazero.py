@@ -293,15 +293,6 @@ def _position(canon: tuple[int, ...]) -> TicTacToeState:
     return state
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: small nets on a shared 2-core machine run many times faster so."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_network_learns_exact_tictactoe_values(one_thread):
     torch.manual_seed(0)
     values = _ttt_values()

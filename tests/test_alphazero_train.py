@@ -39,12 +39,8 @@ TINY = ["blocks=1", "channels=32", "value_hidden=32", "sims=16", "parallel=32",
         "eval_games=10", "eval_sims=16", "ref_games=2", "ref_mcts_sims=30", "play_sims=16"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: Small nets train fastest on one torch thread, and the suite shares 2 cores (conftest).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _won_in_one_positions(n_games: int = 400) -> tuple[list, list[list[int]]]:

@@ -72,13 +72,8 @@ CORRIDOR_CONFIG = DQNConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small nets train fastest on one thread, and the suite shares 2 cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: Small nets train fastest on one torch thread, and the suite shares 2 cores (conftest).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Recorder(TrainHooks):

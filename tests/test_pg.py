@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TrainRecorder as Recorder
+from conftest import assert_same_run
 
 from agents.algorithms import load_presets
 from agents.learner import TrainHooks, config_from_dict
@@ -181,11 +182,7 @@ def test_resume_is_identical_to_an_uninterrupted_run(tmp_path):
     for key, value in first.optimizer.state_dict()["state"][0].items():
         assert torch.equal(resumed.optimizer.state_dict()["state"][0][key], value)
     resumed.train(6000, hooks)
-
-    assert hooks.episodes == straight_hooks.episodes
-    assert resumed.steps == straight.steps
-    for key, value in straight.net.state_dict().items():
-        assert torch.equal(resumed.net.state_dict()[key], value), key
+    assert_same_run(resumed, hooks, straight, straight_hooks)
 
 
 def test_checkpoint_plays_without_training_state(tmp_path):

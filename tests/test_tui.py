@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tournament_support import plain, wait_for
 
 from arena.config import load_settings
 from tournaments.store import Store
@@ -45,21 +46,6 @@ def runs_dir(tmp_path: Path) -> Path:
 def make_app(runs_dir: Path, start: StartRequest | None = None) -> ArenaApp:
     """The app on the test's config (ARENA_CONFIG is set by the `config` fixture)."""
     return ArenaApp(load_settings(), start=start, runs_dir=runs_dir, models_dir=runs_dir / "none")
-
-
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.02)
-
-
-def plain(widget) -> str:
-    """The text a widget shows now."""
-    rendered = widget.render()
-    return getattr(rendered, "plain", str(rendered))
 
 
 def stored(match_id: int):

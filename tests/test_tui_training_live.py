@@ -11,11 +11,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import ARENA
+from tournament_support import plain, wait_for
 
 from arena.config import load_settings
 from arena.heartbeat import HEARTBEAT_NAME, heartbeat_state, process_start, read_heartbeat
@@ -26,17 +26,6 @@ from arena.tui.screens.training import TrainingScreen
 SIZE = (120, 40)
 
 
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
-
-
-def plain(widget) -> str:
-    rendered = widget.render()
-    return getattr(rendered, "plain", str(rendered))
 
 
 @pytest.fixture

@@ -99,3 +99,9 @@ async def wait_for(pilot: Any, condition: Any, timeout: float = 30.0, step: floa
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(step)
+
+
+def plain(widget: Any) -> str:
+    """The text a Textual widget shows now."""
+    rendered = widget.render()
+    return getattr(rendered, "plain", str(rendered))
