@@ -3,14 +3,14 @@
 PPO and DQN learn a policy for one side of a board game by playing it against
 opponents, seen as part of the environment:
 
-- `SelfPlayEnvs`: ``num_envs`` games over the fast search state (the learners
-  see them through agents/sources.py `SelfPlaySource`, an environment source
-  like a single-player game's vector env)
-  (games/state.py). In each game the learner holds one seat, alternating from
+- `SelfPlayEnvs`: ``num_envs`` games over the fast search state
+  (games/state.py); the learners see them through agents/sources.py
+  `SelfPlaySource`, an environment source like a single-player game's vector
+  env. In each game the learner holds one seat, alternating from
   episode to episode (env i plays first in its even episodes if i is even,
   else in its odd ones); the opponent of the game replies at once, so the
   learner only ever sees its own decision points. An observation is the
-  mover's-view planes of agents/alphazero/features.py, (C, H, W) float32, and
+  mover's-view planes of games/features.py, (C, H, W) float32, and
   the legal-action mask, (A,) bool, comes with it. The reward is 0 until the
   game ends, then the result from the learner's side: +1, 0 or -1.
 - Opponents come from a **sampler**, called once per episode:
