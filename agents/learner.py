@@ -125,7 +125,8 @@ def config_from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
 
 def _check_range(key: str, value: Any, where: str) -> None:
     """UserError for a hyperparameter with no sense: a learning rate of 0 or below, a
-    discount outside (0, 1], a batch size below 1."""
+    discount outside (0, 1], a batch size below 1, a GAE lambda outside [0, 1], a PPO
+    clip range of 0 or below."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
     if (key == "lr" or key.endswith("_lr")) and not value > 0:
@@ -134,6 +135,10 @@ def _check_range(key: str, value: Any, where: str) -> None:
         raise UserError(f"{where}: {key}={_short(value)} is not a discount (above 0, at most 1)")
     if (key.endswith("batch_size") or key.endswith("_batch")) and value < 1:
         raise UserError(f"{where}: {key}={_short(value)} is not a batch size (at least 1)")
+    if key.endswith("_lambda") and not 0 <= value <= 1:
+        raise UserError(f"{where}: {key}={_short(value)} is not a GAE lambda (0 to 1)")
+    if key == "clip_coef" and not value > 0:
+        raise UserError(f"{where}: {key}={_short(value)} is not a clip range (above 0)")
 
 
 #: Config fields that hold agent references (comma-separated) the trainer builds.

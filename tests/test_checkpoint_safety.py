@@ -83,7 +83,8 @@ def test_run_json_without_checkpoint_refuses_gtp(tmp_path, capsys):
 
 @pytest.mark.parametrize("setting, field", [
     ("lr=-1", "lr"), ("lr=0", "lr"), ("gamma=0", "gamma"), ("gamma=1.5", "gamma"),
-    ("minibatch_size=0", "minibatch_size")])
+    ("minibatch_size=0", "minibatch_size"), ("gae_lambda=2", "gae_lambda"),
+    ("gae_lambda=-0.1", "gae_lambda"), ("clip_coef=-1", "clip_coef"), ("clip_coef=0", "clip_coef")])
 def test_senseless_hyperparameters_are_one_line(tmp_path, capsys, setting, field):
     one_line_exit_2(capsys, ["train", "ppo", "cartpole", "--steps", "64", "--out",
                              str(tmp_path / "r"), "--set", setting], field)
