@@ -425,3 +425,19 @@ if __name__ == "__main__":
     while _running(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _running(pid)
+
+
+def test_the_terminal_app_and_the_window_keep_to_the_build_limit(config):
+    """Both front ends build agents with arena.toml's build_limit, as `arena match` does:
+    user code that hangs in __init__ is one line after it, not a frozen screen."""
+    from arena.tui.catalog import build_agent
+    from arena.window.session import _build
+    from games.errors import UserError
+
+    settings = load_settings()
+    ref = f"{AGENTS}:HangsInInit"
+    for build in (lambda: build_agent(ref, settings), lambda: _build(ref, settings, None)):
+        start = time.monotonic()
+        with pytest.raises(UserError, match="was not built within 2 s"):
+            build()
+        assert time.monotonic() - start < BUILD + MARGIN_S

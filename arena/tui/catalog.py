@@ -134,10 +134,11 @@ def board_games() -> list[GameSpec]:
 
 
 def build_agent(ref: str, settings: Settings) -> Agent:
-    """The agent `ref` names (a run directory included), with the settings' roster.
+    """The agent `ref` names (a run directory included), with the settings' roster and
+    build limit (user code that takes longer to build is one line, not a hung screen).
 
     UserError when it names nothing.
     """
     from agents.registry import make_agent
 
-    return make_agent(ref, settings.roster_refs())
+    return make_agent(ref, settings.roster_refs(), build_limit=settings.build_limit)

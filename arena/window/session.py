@@ -324,13 +324,14 @@ def _observers(store: Any, game: Any, settings: Any, window: WindowObserver,
     return observers
 
 
-def _build(ref: str, roster: dict[str, str], view: WindowView | None) -> Agent | None:
-    """The agent `ref` names; "human" is a person at the window (None until the view exists)."""
+def _build(ref: str, settings: Any, view: WindowView | None) -> Agent | None:
+    """The agent `ref` names, with the settings' roster and build limit; "human" is a
+    person at the window (None until the view exists)."""
     from agents.registry import make_agent
 
     if ref.strip() == "human":
         return WindowHuman(view, allow_undo=True) if view is not None else None
-    return make_agent(ref, roster)
+    return make_agent(ref, settings.roster_refs(), build_limit=settings.build_limit)
 
 
 def _interrupted() -> int:
@@ -364,8 +365,7 @@ def watch(game_id: str, agent_refs: list[str], speed: float = 1.0, games: int = 
     if len(agent_refs) != game.players:
         raise UserError(f"game '{game.id}' is for {game.players} player(s); got "
                         f"{len(agent_refs)} agent(s): {' '.join(agent_refs)}")
-    roster = settings.roster_refs()
-    built = [_build(ref, roster, None) for ref in agent_refs]  # UserErrors before the window
+    built = [_build(ref, settings, None) for ref in agent_refs]  # UserErrors before the window
     from agents.registry import check_game
 
     for agent in built:  # gnugo in tic-tac-toe, a go9 model in go19: refused up front
@@ -460,7 +460,7 @@ def play(game_id: str, opponent_ref: str | None, human_first: bool = True, *,
                                 "from the keyboard")
         finally:
             probe.close()
-    opponent = None if single else _build(str(opponent_ref), settings.roster_refs(), None)
+    opponent = None if single else _build(str(opponent_ref), settings, None)
     if opponent is not None:
         from agents.registry import check_game
 
